@@ -1,0 +1,66 @@
+"""In-memory stand-ins for Docker used by the unit tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from localai.runtime.containers import ContainerLimits, ContainerState
+
+
+class FakeRuntime:
+    """Keeps containers in a dict; `answering` decides whether editors answer HTTP."""
+
+    def __init__(self) -> None:
+        self.containers: dict[str, ContainerState] = {}
+        self.launches: list[tuple[str, str, dict[str, str], ContainerLimits]] = []
+        self.images = {"localai/pytorch-jupyterlab:2.5.1"}
+        self.gpus = False
+        self.removed: list[str] = []
+        self.counter = 0
+
+    def gpu_support(self) -> bool:
+        return self.gpus
+
+    def image_exists(self, tag: str) -> bool:
+        return tag in self.images
+
+    def limits_for(self, cpu: int, gpu: int) -> ContainerLimits:
+        return ContainerLimits(nano_cpus=cpu * 10**9, memory=cpu * 2**32, gpus=gpu)
+
+    def launch(self, notebook_id: str, image: str, env: dict[str, str],
+               limits: ContainerLimits) -> ContainerState:
+        self.counter += 1
+        self.launches.append((notebook_id, image, env, limits))
+        state = ContainerState(id=f"c{self.counter}", status="running", exit_code=None,
+                               oom_killed=False, host_port=40000 + self.counter, started_at=None)
+        self.containers[notebook_id] = state
+        return state
+
+    def inspect(self, notebook_id: str) -> ContainerState | None:
+        return self.containers.get(notebook_id)
+
+    def stop(self, notebook_id: str, timeout: int = 10) -> None:
+        if notebook_id in self.containers:
+            self.exit(notebook_id, 143)
+
+    def exit(self, notebook_id: str, code: int) -> None:
+        self.containers[notebook_id] = replace(
+            self.containers[notebook_id], status="exited", exit_code=code
+        )
+
+    def remove_container(self, notebook_id: str) -> None:
+        self.containers.pop(notebook_id, None)
+
+    def remove_all(self, notebook_id: str) -> None:
+        self.containers.pop(notebook_id, None)
+        self.removed.append(notebook_id)
+
+    def managed_notebook_ids(self) -> set[str]:
+        return set(self.containers)
+
+    def logs(self, notebook_id: str, follow: bool, tail: int | None) -> Iterator[bytes]:
+        yield b"line\n"
+
+    def last_log_lines(self, notebook_id: str, count: int = 5) -> list[str]:
+        return ["Traceback (most recent call last):", "SystemExit: 1"]

@@ -1,0 +1,197 @@
+"""The control plane's HTTP contract: status codes, error bodies, envelopes, auth."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from localai import notebooks
+from localai.access import Authenticator
+from localai.api import ApiContext, create_app
+from localai.config import Settings
+from localai.notebooks import NotebookService
+from localai.project import new_credentials
+from localai.store import Store
+from tests.unit.fakes import FakeRuntime
+
+CREDENTIALS = new_credentials()
+AUTH = {"Authorization": f"Bearer {CREDENTIALS.api_token}"}
+SPEC = {"env": {"frameworkId": "pytorch", "editorId": "jupyterlab"}, "resources": {"cpu": 1}}
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
+    monkeypatch.setattr(notebooks, "editor_answers", lambda port: True)
+    settings = Settings(data_dir=tmp_path, port=8300)
+    service = NotebookService(settings, Store(tmp_path / "state.json"),
+                              FakeRuntime(), CREDENTIALS.username)  # type: ignore[arg-type]
+    authenticator = Authenticator(CREDENTIALS, secrets.token_bytes(32))
+    context = ApiContext(settings, CREDENTIALS, authenticator, service,
+                         lambda: {"status": "ok"})
+    return create_app(context).test_client()
+
+
+def create(client: FlaskClient, **spec: Any) -> dict[str, Any]:
+    response = client.post("/v1/notebook", json={**SPEC, **spec}, headers=AUTH)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_health_needs_no_credentials(client: FlaskClient) -> None:
+    assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_missing_token_is_401(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook")
+    assert response.status_code == 401
+    assert response.get_json() == {"message": "Invalid or missing credentials."}
+
+
+def test_wrong_token_is_401(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook", headers={"Authorization": "Bearer lai_forged"})
+    assert response.status_code == 401
+
+
+def test_basic_scheme_is_401(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook",
+                          headers={"Authorization": f"Basic {CREDENTIALS.api_token}"})
+    assert response.status_code == 401
+
+
+def test_create_returns_the_notebook(client: FlaskClient) -> None:
+    notebook = create(client)
+    assert notebook["status"]["state"] == "STARTING"
+    assert notebook["spec"]["env"] == {
+        "frameworkId": "pytorch", "frameworkVersion": "2.5.1", "editorId": "jupyterlab",
+    }
+
+
+def test_create_without_body_is_400(client: FlaskClient) -> None:
+    response = client.post("/v1/notebook", data="nope", headers=AUTH)
+    assert response.status_code == 400
+    assert "NotebookSpec" in response.get_json()["message"]
+
+
+def test_unknown_framework_is_400(client: FlaskClient) -> None:
+    response = client.post("/v1/notebook", headers=AUTH,
+                           json={"env": {"frameworkId": "nope", "editorId": "jupyterlab"}})
+    assert response.status_code == 400
+    assert response.get_json()["message"].startswith("Unknown framework 'nope'")
+
+
+def test_list_envelope(client: FlaskClient) -> None:
+    create(client)
+    body = client.get("/v1/notebook", headers=AUTH).get_json()
+    assert len(body["items"]) == 1
+    assert body["metadata"] == {"currentPage": 1, "pageCount": 1, "total": 1,
+                                "links": {"next": None}}
+
+
+def test_list_pages(client: FlaskClient) -> None:
+    for _ in range(3):
+        create(client)
+    body = client.get("/v1/notebook?size=2&page=1", headers=AUTH).get_json()
+    assert len(body["items"]) == 2
+    assert body["metadata"]["pageCount"] == 2
+    assert body["metadata"]["links"]["next"] == "/v1/notebook?size=2&page=2"
+
+
+def test_list_filters_by_label_selector(client: FlaskClient) -> None:
+    create(client, labels={"team": "vision"})
+    create(client)
+    body = client.get("/v1/notebook?labelSelector=team=vision", headers=AUTH).get_json()
+    assert [nb["spec"]["labels"] for nb in body["items"]] == [{"team": "vision"}]
+
+
+def test_list_rejects_a_loose_selector(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook?labelSelector=team=vision,", headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_list_rejects_unknown_state(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook?statusState=SLEEPING", headers=AUTH)
+    assert response.status_code == 400
+    assert "Valid states" in response.get_json()["message"]
+
+
+def test_list_sorts_descending(client: FlaskClient) -> None:
+    first, second = create(client), create(client)
+    body = client.get("/v1/notebook?order=desc", headers=AUTH).get_json()
+    assert [nb["id"] for nb in body["items"]] == [second["id"], first["id"]]
+
+
+def test_get_unknown_is_404(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook/00000000-0000-4000-8000-000000000000", headers=AUTH)
+    assert response.status_code == 404
+    assert "not found" in response.get_json()["message"]
+
+
+def test_stop_unknown_is_404(client: FlaskClient) -> None:
+    response = client.put("/v1/notebook/missing/stop", headers=AUTH)
+    assert response.status_code == 404
+
+
+def test_delete_running_without_force_is_400(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.delete(f"/v1/notebook/{notebook['id']}", headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_delete_with_force_is_204(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.delete(f"/v1/notebook/{notebook['id']}?force=true", headers=AUTH)
+    assert response.status_code == 204
+    assert response.data == b""
+
+
+def test_bad_force_value_is_400(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.delete(f"/v1/notebook/{notebook['id']}?force=maybe", headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_framework_list_is_a_bare_array(client: FlaskClient) -> None:
+    body = client.get("/v1/capabilities/notebook/framework", headers=AUTH).get_json()
+    assert isinstance(body, list)
+    assert body[0]["id"] == "pytorch"
+
+
+def test_framework_get_unknown_is_404(client: FlaskClient) -> None:
+    response = client.get("/v1/capabilities/notebook/framework/nope", headers=AUTH)
+    assert response.status_code == 404
+
+
+def test_editor_list(client: FlaskClient) -> None:
+    body = client.get("/v1/capabilities/notebook/editor", headers=AUTH).get_json()
+    assert [editor["id"] for editor in body] == ["jupyterlab"]
+
+
+def test_me(client: FlaskClient) -> None:
+    body = client.get("/v1/me", headers=AUTH).get_json()
+    assert body["name"] == CREDENTIALS.username
+    assert body["role"] == "administrator"
+    assert body["tokenKind"] == "oauth"
+    assert body["tenant"] == CREDENTIALS.project_id.replace("-", "")
+
+
+def test_unknown_route_is_json_404(client: FlaskClient) -> None:
+    response = client.get("/v1/nothing", headers=AUTH)
+    assert response.status_code == 404
+    assert "message" in response.get_json()
+
+
+def test_wrong_method_is_405(client: FlaskClient) -> None:
+    response = client.patch("/v1/notebook", headers=AUTH)
+    assert response.status_code == 405
+
+
+def test_logs_stream(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.get(f"/v1/notebook/{notebook['id']}/log", headers=AUTH)
+    assert response.status_code == 200
+    assert response.data == b"line\n"
