@@ -1,0 +1,86 @@
+"""``localai capabilities``: the frameworks and editors notebooks can run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from localai.cli import (
+    AliasedGroup,
+    CliState,
+    api_options,
+    output_option,
+    pass_state,
+    render,
+    to_json,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _print(obj: Any, output: str | None, human: str) -> None:
+    if output == "json":
+        click.echo(to_json(obj), nl=False)
+    elif output == "yaml":
+        click.echo(render.to_yaml(obj), nl=False)
+    else:
+        click.echo(human, nl=False)
+
+
+@click.group("capabilities", cls=AliasedGroup)
+def capabilities_group() -> None:
+    """Show the frameworks and editors notebooks can run."""
+
+
+@capabilities_group.group("framework", cls=AliasedGroup)
+def framework_group() -> None:
+    """Frameworks and their versions."""
+
+
+@framework_group.command("list")
+@output_option("Print the frameworks as a JSON array or YAML list instead of the table.")
+@api_options
+@pass_state
+def framework_list(state: CliState, output: str | None) -> None:
+    """List frameworks (alias: ls); the first version of each is its default."""
+    frameworks = state.client().frameworks()
+    _print(frameworks, output, render.framework_table(frameworks))
+
+
+@framework_group.command("get")
+@click.argument("framework_id", metavar="ID")
+@output_option("Print the framework as JSON or YAML.")
+@api_options
+@pass_state
+def framework_get(state: CliState, framework_id: str, output: str | None) -> None:
+    """Show a framework and its versions."""
+    framework = state.client().framework(framework_id)
+    _print(framework, output, render.framework_view(framework))
+
+
+@capabilities_group.group("editor", cls=AliasedGroup)
+def editor_group() -> None:
+    """Editors served at the notebook URL."""
+
+
+@editor_group.command("list")
+@output_option("Print the editors as a JSON array or YAML list instead of the table.")
+@api_options
+@pass_state
+def editor_list(state: CliState, output: str | None) -> None:
+    """List editors (alias: ls)."""
+    editors = state.client().editors()
+    _print(editors, output, render.editor_table(editors))
+
+
+@editor_group.command("get")
+@click.argument("editor_id", metavar="ID")
+@output_option("Print the editor as JSON or YAML.")
+@api_options
+@pass_state
+def editor_get(state: CliState, editor_id: str, output: str | None) -> None:
+    """Show an editor."""
+    editor = state.client().editor(editor_id)
+    _print(editor, output, render.editor_view(editor))
