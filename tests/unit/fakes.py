@@ -31,10 +31,11 @@ class FakeRuntime:
     def launch(self, notebook_id: str, image: str, env: dict[str, str],
                limits: ContainerLimits) -> ContainerState:
         self.counter += 1
-        self.launches.append((notebook_id, image, env, limits))
         state = ContainerState(id=f"c{self.counter}", status="running", exit_code=None,
                                oom_killed=False, host_port=40000 + self.counter, started_at=None)
         self.containers[notebook_id] = state
+        # Recorded last: tests wait on `launches`, and the container must exist by then.
+        self.launches.append((notebook_id, image, env, limits))
         return state
 
     def inspect(self, notebook_id: str) -> ContainerState | None:
