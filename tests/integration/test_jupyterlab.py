@@ -16,7 +16,7 @@ from tests.support.images import ensure_jupyterlab_image
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "localai"
+PREFIX = "localaitestlab"
 
 
 @pytest.fixture(scope="module")
