@@ -26,6 +26,7 @@ from typing import IO
 from localai import __version__
 from localai.access import Authenticator
 from localai.api import ApiContext, create_app
+from localai.app_tokens import TokenService
 from localai.config import GpuMode, Settings, load_settings
 from localai.errors import DaemonError, LocalaiError, RuntimeUnavailable
 from localai.models import JsonDict
@@ -36,6 +37,7 @@ from localai.reconciler import Reconciler
 from localai.runtime import connect
 from localai.runtime.containers import ContainerRuntime
 from localai.store import Store
+from localai.tokens import load_signing_key
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,10 @@ def serve(settings: Settings) -> None:
 
         service = NotebookService(settings, store, runtime, credentials.username)
         authenticator = Authenticator(credentials, settings.session_key_file.read_bytes())
+        token_service = TokenService(
+            store, load_signing_key(settings.signing_key_file), credentials
+        )
+        authenticator.token_verifier = token_service
         reconciler = Reconciler(service, lambda: _connect_runtime(settings))
 
         def health() -> JsonDict:
@@ -108,7 +114,7 @@ def serve(settings: Settings) -> None:
                 },
             }
 
-        context = ApiContext(settings, credentials, authenticator, service, health)
+        context = ApiContext(settings, credentials, authenticator, service, token_service, health)
         front_door = FrontDoor(create_app(context), service, authenticator, settings.port)
         asyncio.run(_run(settings, front_door, reconciler))
     finally:

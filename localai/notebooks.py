@@ -172,8 +172,16 @@ class NotebookService:
             raise _image_not_built(image, spec.env)
 
         moment = now_ns()
+        notebook_id = str(uuid.uuid4())
+        # The platform's own labels, so a selector such as ovh/id=<id> names one notebook.
+        spec.labels.update({"ovh/id": notebook_id, "ovh/type": "notebook"})
+        if not principal.covers(spec.labels):
+            raise Forbidden(
+                "This token's label selector names platform labels of another notebook, so a "
+                "notebook it creates would be out of its scope."
+            )
         notebook = Notebook(
-            id=str(uuid.uuid4()),
+            id=notebook_id,
             created_ns=moment,
             updated_ns=moment,
             user=self._username,
@@ -512,6 +520,40 @@ class NotebookService:
         self._ports.pop(notebook.id, None)
         self._container_ids.pop(notebook.id, None)
         log.info("deleted notebook %s", notebook.id)
+
+    # Labels --------------------------------------------------------------------
+
+    def set_label(
+        self, principal: Principal, notebook_id: str, name: Any, value: Any
+    ) -> None:
+        """Add, change or (with a null value) remove one label of a notebook."""
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest("'name' is required: the label name to set or remove.")
+        if validation.is_platform_label(name):
+            raise InvalidRequest(
+                f"Label {name!r} belongs to the platform and cannot be changed."
+            )
+        if value is not None:
+            if not isinstance(value, str):
+                raise InvalidRequest(f"Label {name!r} must have a string value or null.")
+            validation.check_label(name, value)
+
+        with self._lock(notebook_id):
+            notebook = self._load(notebook_id)
+            self._check_operate(principal, notebook)
+            labels = dict(notebook.spec.labels)
+            if value is None:
+                labels.pop(name, None)
+            else:
+                labels[name] = value
+            if not principal.covers(labels):
+                raise Forbidden(
+                    f"This change would take notebook {notebook_id} out of the token's scope."
+                )
+            notebook.spec.labels = labels
+            self._save(notebook)
+        log.info("notebook %s: label %s %s", notebook_id, name,
+                 "removed" if value is None else "set")
 
     # Logs ----------------------------------------------------------------------
 

@@ -151,3 +151,20 @@ def query_int(raw: str | None, field: str, default: int, minimum: int, maximum: 
             f"Query parameter '{field}' must be between {minimum} and {maximum}, got {value}."
         )
     return value
+
+
+def parse_selector(text: str) -> list[tuple[str, str]]:
+    """Parse ``k=v[,k=v...]`` strictly: no empty pairs, keys, values or spaces."""
+    pairs: list[tuple[str, str]] = []
+    for pair in text.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise InvalidRequest(
+                f"Invalid label selector {text!r}: write name=value pairs separated by commas, "
+                "for example subject=image-recognition,team=vision."
+            )
+        check_label(key, value)
+        if any(key == seen for seen, _ in pairs):
+            raise InvalidRequest(f"Invalid label selector {text!r}: {key!r} appears twice.")
+        pairs.append((key, value))
+    return pairs

@@ -15,7 +15,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from localai.access import Authenticator
-from localai.api import auth, capabilities, notebooks, system
+from localai.api import auth, capabilities, notebooks, system, tokens
+from localai.app_tokens import TokenService
 from localai.config import Settings
 from localai.errors import LocalaiError
 from localai.models import JsonDict
@@ -33,6 +34,7 @@ class ApiContext:
     credentials: Credentials
     authenticator: Authenticator
     notebooks: NotebookService
+    tokens: TokenService
     health: Callable[[], JsonDict]
 
 
@@ -46,6 +48,7 @@ def create_app(context: ApiContext) -> Flask:
     app.register_blueprint(system.blueprint)
     app.register_blueprint(notebooks.blueprint)
     app.register_blueprint(capabilities.blueprint)
+    app.register_blueprint(tokens.blueprint)
     app.register_error_handler(LocalaiError, _localai_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -85,7 +85,7 @@ def _filter(notebooks: list[Notebook]) -> list[Notebook]:
 
     selector = request.args.get("labelSelector")
     if selector:
-        pairs = parse_selector(selector)
+        pairs = validation.parse_selector(selector)
         notebooks = [nb for nb in notebooks if all(nb.spec.labels.get(k) == v for k, v in pairs)]
 
     for name, keep in (("updatedAfter", True), ("updatedBefore", False)):
@@ -112,21 +112,6 @@ def _sort(notebooks: list[Notebook]) -> list[Notebook]:
     return sorted(notebooks, key=key, reverse=order == "desc")
 
 
-def parse_selector(text: str) -> list[tuple[str, str]]:
-    """Parse ``k=v[,k=v...]`` strictly: no empty pairs, keys, values or spaces."""
-    pairs: list[tuple[str, str]] = []
-    for pair in text.split(","):
-        key, sep, value = pair.partition("=")
-        if not sep or not key or not value:
-            raise InvalidRequest(
-                f"Invalid label selector {text!r}: write name=value pairs separated by commas, "
-                "for example subject=image-recognition,team=vision."
-            )
-        validation.check_label(key, value)
-        pairs.append((key, value))
-    return pairs
-
-
 @blueprint.get("/<notebook_id>")
 def get_notebook(notebook_id: str) -> ResponseReturnValue:
     return jsonify(_service().get(principal(), notebook_id).to_api())
@@ -148,6 +133,15 @@ def start_notebook(notebook_id: str) -> ResponseReturnValue:
 @blueprint.put("/<notebook_id>/stop")
 def stop_notebook(notebook_id: str) -> ResponseReturnValue:
     _service().stop(principal(), notebook_id)
+    return "", 204
+
+
+@blueprint.put("/<notebook_id>/label")
+def label_notebook(notebook_id: str) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest('The request body must be a LabelUpdate object: {"name", "value"}.')
+    _service().set_label(principal(), notebook_id, body.get("name"), body.get("value"))
     return "", 204
 
 

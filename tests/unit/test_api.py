@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 
 from localai import notebooks
 from localai.access import Authenticator
 from localai.api import ApiContext, create_app
+from localai.app_tokens import TokenService
 from localai.config import Settings
 from localai.notebooks import NotebookService
 from localai.project import new_credentials
@@ -29,8 +31,11 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     settings = Settings(data_dir=tmp_path, port=8300)
     service = NotebookService(settings, Store(tmp_path / "state.json"),
                               FakeRuntime(), CREDENTIALS.username)  # type: ignore[arg-type]
+    service_store = Store(tmp_path / "tokens.json")
     authenticator = Authenticator(CREDENTIALS, secrets.token_bytes(32))
-    context = ApiContext(settings, CREDENTIALS, authenticator, service,
+    tokens = TokenService(service_store, Ed25519PrivateKey.generate(), CREDENTIALS)
+    authenticator.token_verifier = tokens
+    context = ApiContext(settings, CREDENTIALS, authenticator, service, tokens,
                          lambda: {"status": "ok"})
     return create_app(context).test_client()
 
@@ -105,7 +110,7 @@ def test_list_filters_by_label_selector(client: FlaskClient) -> None:
     create(client, labels={"team": "vision"})
     create(client)
     body = client.get("/v1/notebook?labelSelector=team=vision", headers=AUTH).get_json()
-    assert [nb["spec"]["labels"] for nb in body["items"]] == [{"team": "vision"}]
+    assert [nb["spec"]["labels"]["team"] for nb in body["items"]] == ["vision"]
 
 
 def test_list_rejects_a_loose_selector(client: FlaskClient) -> None:

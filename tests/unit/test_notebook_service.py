@@ -296,7 +296,9 @@ def test_resource_limits(service: NotebookService, runtime: FakeRuntime,
 def test_platform_labels_are_dropped(service: NotebookService,
                                      answering: dict[int, bool]) -> None:
     notebook = service.create(USER, {**SPEC, "labels": {"ovh/id": "x", "team": "vision"}})
-    assert notebook.spec.labels == {"team": "vision"}
+    assert notebook.spec.labels == {
+        "team": "vision", "ovh/id": notebook.id, "ovh/type": "notebook",
+    }
 
 
 def test_env_vars_reach_the_container(service: NotebookService, answering: dict[int, bool],
