@@ -29,6 +29,7 @@ from localai.cli.capabilities import capabilities_group
 from localai.cli.daemon import daemon_group
 from localai.cli.images import images_group
 from localai.cli.notebook import notebook_group
+from localai.cli.token import token_group
 from localai.config import load_settings
 from localai.errors import LocalaiError
 
@@ -84,6 +85,7 @@ cli.add_command(notebook_group)
 cli.add_command(capabilities_group)
 cli.add_command(daemon_group)
 cli.add_command(images_group)
+cli.add_command(token_group)
 
 
 def main() -> None:
