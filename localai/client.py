@@ -240,6 +240,18 @@ class Client:
         result: JsonDict = self._json("GET", f"/v1/capabilities/notebook/editor/{editor_id}")
         return result
 
+    def flavors(self) -> list[JsonDict]:
+        result: list[JsonDict] = self._json("GET", "/v1/capabilities/flavor")
+        return result
+
+    def flavor(self, flavor_id: str) -> JsonDict:
+        result: JsonDict = self._json("GET", f"/v1/capabilities/flavor/{flavor_id}")
+        return result
+
+    def quotas(self) -> list[JsonDict]:
+        result: list[JsonDict] = self._json("GET", "/v1/capabilities/quota")
+        return result
+
     def me(self) -> JsonDict:
         result: JsonDict = self._json("GET", "/v1/me")
         return result

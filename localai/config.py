@@ -53,6 +53,18 @@ class Settings:
     start_timeout: float = 180.0
     """Seconds a notebook may stay STARTING before its editor must answer HTTP."""
 
+    emulated_gpus: int = 4
+    """Number of GPUs GPU emulation mode offers (the cloud's default quota is 4)."""
+
+    emulated_gpu_model: str = "Tesla-V100S"
+    """GPU model that GPU emulation mode reports."""
+
+    emulated_gpu_memory: int = 32 * 1024**3
+    """Memory in bytes of each emulated GPU."""
+
+    gpu_inventory_file: Path | None = None
+    """JSON list of GPUs used instead of NVML's inventory (for tests on hosts without GPUs)."""
+
     @property
     def state_file(self) -> Path:
         return self.data_dir / "state.json"
@@ -116,6 +128,16 @@ def _port_from_env(value: str) -> int:
     return port
 
 
+def _int_from_env(name: str, env: dict[str, str] | os._Environ[str], low: int, high: int) -> int:
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {env[name]!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``LOCALAI_*`` environment variables over the defaults.
 
@@ -143,5 +165,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             ) from None
     if env.get("LOCALAI_START_TIMEOUT"):
         changes["start_timeout"] = float(env["LOCALAI_START_TIMEOUT"])
+    if env.get("LOCALAI_EMULATED_GPUS"):
+        changes["emulated_gpus"] = _int_from_env("LOCALAI_EMULATED_GPUS", env, 0, 64)
+    if env.get("LOCALAI_EMULATED_GPU_MODEL"):
+        changes["emulated_gpu_model"] = env["LOCALAI_EMULATED_GPU_MODEL"]
+    if env.get("LOCALAI_EMULATED_GPU_MEMORY_GIB"):
+        gib = _int_from_env("LOCALAI_EMULATED_GPU_MEMORY_GIB", env, 1, 4096)
+        changes["emulated_gpu_memory"] = gib * 1024**3
+    if env.get("LOCALAI_GPU_INVENTORY"):
+        changes["gpu_inventory_file"] = Path(env["LOCALAI_GPU_INVENTORY"])
 
     return replace(settings, **changes)  # type: ignore[arg-type]

@@ -29,11 +29,13 @@ from localai.api import ApiContext, create_app
 from localai.app_tokens import TokenService
 from localai.config import GpuMode, Settings, load_settings
 from localai.errors import DaemonError, LocalaiError, RuntimeUnavailable
+from localai.gpus import GpuAllocator
 from localai.models import JsonDict
 from localai.notebooks import NotebookService
 from localai.project import ensure_project
 from localai.proxy.server import FrontDoor
 from localai.reconciler import Reconciler
+from localai.resources import ResourcePlanner, load_inventory
 from localai.runtime import connect
 from localai.runtime.containers import ContainerRuntime
 from localai.store import Store
@@ -91,7 +93,8 @@ def serve(settings: Settings) -> None:
             log.warning("starting without Docker: %s", e.message)
             runtime = None
 
-        service = NotebookService(settings, store, runtime, credentials.username)
+        planner = ResourcePlanner(settings, GpuAllocator(load_inventory(settings)))
+        service = NotebookService(settings, store, runtime, credentials.username, planner)
         authenticator = Authenticator(credentials, settings.session_key_file.read_bytes())
         token_service = TokenService(
             store, load_signing_key(settings.signing_key_file), credentials
@@ -111,6 +114,13 @@ def serve(settings: Settings) -> None:
                     "reachable": current is not None,
                     "version": current.engine_version if current else None,
                     "error": None if current else "The Docker engine is not reachable.",
+                    "gpuSupport": current.gpu_support() if current else None,
+                },
+                "gpus": {
+                    "mode": settings.gpu_mode.value,
+                    "count": len(planner.allocator.gpus),
+                    "free": len(planner.allocator.free()),
+                    "models": planner.allocator.models(),
                 },
             }
 

@@ -208,6 +208,7 @@ def daemon_command(settings: Settings) -> list[str]:
         "--data-dir", str(settings.data_dir),
         "--port", str(settings.port),
         "--bind", settings.bind,
+        "--gpu-mode", settings.gpu_mode.value,
     ]
 
 

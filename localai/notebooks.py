@@ -25,7 +25,6 @@ from localai.access import Principal
 from localai.config import GpuMode, Settings
 from localai.errors import (
     Forbidden,
-    GpuUnavailable,
     ImageNotBuilt,
     InvalidRequest,
     InvalidState,
@@ -40,13 +39,18 @@ from localai.models import (
     NotebookSpec,
     NotebookState,
     NotebookStatus,
-    Resources,
     can_transition,
     now_ns,
 )
 from localai.proxy.routing import NotebookRoute
+from localai.resources import ResourcePlanner
 from localai.runtime import NOTEBOOK_LABEL
-from localai.runtime.containers import ContainerRuntime, ContainerState, editor_answers
+from localai.runtime.containers import (
+    ContainerLimits,
+    ContainerRuntime,
+    ContainerState,
+    editor_answers,
+)
 from localai.store import Store
 
 log = logging.getLogger(__name__)
@@ -69,8 +73,10 @@ class NotebookService:
         store: Store,
         runtime: ContainerRuntime | None,
         username: str,
+        planner: ResourcePlanner,
     ) -> None:
         self._settings = settings
+        self.planner = planner
         self._store = store
         self.runtime = runtime
         self._username = username
@@ -124,6 +130,8 @@ class NotebookService:
             status.running_since_ns = None
         status.state = target
         status.last_transition_ns = moment
+        if target.is_stopped or target is NotebookState.DELETING:
+            self.planner.allocator.release(notebook.id)
         log.info("notebook %s: %s -> %s", notebook.id, source.value, target.value)
 
     def _load(self, notebook_id: str) -> Notebook:
@@ -188,6 +196,7 @@ class NotebookService:
             spec=spec,
             status=NotebookStatus(state=NotebookState.STARTING),
         )
+        self._assign_gpus(notebook)
         with self._lock(notebook.id):
             self._store.put_notebook(notebook)
             self._publish(notebook)
@@ -227,53 +236,11 @@ class NotebookService:
         return NotebookSpec(
             name=name,
             env=env,
-            resources=self._parse_resources(body.get("resources"), runtime),
+            resources=self.planner.plan(body.get("resources"), runtime),
             labels=labels,
             unsecure_http=validation.optional_bool(body.get("unsecureHttp"), "unsecureHttp"),
             env_vars=validation.parse_env_vars(body.get("envVars")),
         )
-
-    def _parse_resources(self, raw: Any, runtime: ContainerRuntime) -> Resources:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise InvalidRequest("'resources' must be an object such as {\"cpu\": 2}.")
-        gpu = validation.optional_int(raw.get("gpu"), "resources.gpu")
-        cpu = validation.optional_int(raw.get("cpu"), "resources.cpu")
-        mode = self._settings.gpu_mode
-
-        if gpu is None and cpu is None:
-            # Without a resource flag the cloud gives one GPU; here only when
-            # one can be attached, else one CPU unit.
-            gpu = 1 if mode is GpuMode.EMULATE or (
-                mode is not GpuMode.NONE and runtime.gpu_support()
-            ) else 0
-            cpu = None if gpu else 1
-        if gpu:
-            validation.check_gpu_count(gpu)
-            self._check_gpu_available(runtime)
-            # The cloud gives 13 vCPUs per V100S GPU; --cpu is ignored with --gpu.
-            return Resources(cpu=13 * gpu, gpu=gpu, gpu_model=gpu_model_name(mode))
-        assert cpu is not None or gpu == 0
-        cpu = 1 if cpu is None else cpu
-        validation.check_cpu_count(cpu)
-        return Resources(cpu=cpu, gpu=0, gpu_model=None)
-
-    def _check_gpu_available(self, runtime: ContainerRuntime) -> None:
-        mode = self._settings.gpu_mode
-        if mode is GpuMode.EMULATE:
-            return
-        if mode is GpuMode.NONE:
-            raise GpuUnavailable(
-                "GPUs are switched off on this daemon (GPU mode 'none'). Run the notebook with "
-                "--cpu N, or restart the daemon with --gpu-mode auto."
-            )
-        if not runtime.gpu_support():
-            raise GpuUnavailable(
-                "Docker on this host cannot attach NVIDIA GPUs: no NVIDIA container runtime "
-                "is installed. Run the notebook with --cpu N or --gpu 0, or install the NVIDIA "
-                "Container Toolkit and restart dockerd."
-            )
 
     # Start -----------------------------------------------------------------
 
@@ -291,6 +258,7 @@ class NotebookService:
             image = self._image_of(notebook)
             if not runtime.image_exists(image):
                 raise _image_not_built(image, notebook.spec.env)
+            self._assign_gpus(notebook)
             self._transition(notebook, NotebookState.STARTING)
             notebook.status.infos = None
             notebook.status.exit_code = None
@@ -318,7 +286,11 @@ class NotebookService:
             if runtime is None:
                 return  # the reconciler launches it once Docker is back
             self._container_ids[notebook_id] = None
-            limits = runtime.limits_for(notebook.spec.resources.cpu, self._gpus_to_attach(notebook))
+            try:
+                limits = self._limits(notebook, runtime)
+            except LocalaiError as e:
+                self._fail(notebook, e.message, exit_code=None)
+                return
             try:
                 state = runtime.launch(
                     notebook_id, self._image_of(notebook), self._container_env(notebook), limits
@@ -332,10 +304,24 @@ class NotebookService:
             self._save(notebook)
         self._watch_start(notebook_id, state)
 
-    def _gpus_to_attach(self, notebook: Notebook) -> int:
-        if self._settings.gpu_mode is GpuMode.EMULATE:
-            return 0
-        return notebook.spec.resources.gpu
+    def _assign_gpus(self, notebook: Notebook) -> None:
+        """Reserve the notebook's GPUs; raises InvalidRequest when too few are free."""
+        resources = notebook.spec.resources
+        if resources.gpu and resources.gpu_model:
+            self.planner.allocator.assign(notebook.id, resources.gpu, resources.gpu_model)
+
+    def _limits(self, notebook: Notebook, runtime: ContainerRuntime) -> ContainerLimits:
+        resources = notebook.spec.resources
+        held = tuple(gpu.uuid for gpu in self.planner.allocator.held_by(notebook.id))
+        if resources.gpu and len(held) < resources.gpu:
+            # A restarted daemon lost the reservation of a notebook that had no container yet.
+            self._assign_gpus(notebook)
+            held = tuple(gpu.uuid for gpu in self.planner.allocator.held_by(notebook.id))
+        emulated = self._settings.gpu_mode is GpuMode.EMULATE
+        return runtime.limits_for(
+            resources.cpu, resources.memory,
+            device_ids=() if emulated else held, assigned_gpus=held,
+        )
 
     def _watch_start(self, notebook_id: str, state: ContainerState) -> None:
         """Poll the editor until it answers HTTP, the container dies or the start times out."""
@@ -595,6 +581,8 @@ class NotebookService:
             state = notebook.status.state
             if seen is not None:
                 self._container_ids[notebook_id] = seen.id
+                if state.is_active and seen.gpus:
+                    self.planner.allocator.restore(notebook_id, list(seen.gpus))
 
             if state is NotebookState.DELETING:
                 self._remove(notebook, runtime)
@@ -631,13 +619,6 @@ class NotebookService:
 def principal_labels(principal: Principal) -> dict[str, str]:
     """Return the labels a notebook needs to be in the principal's scope."""
     return dict(principal.label_selector)
-
-
-def gpu_model_name(mode: GpuMode) -> str | None:
-    """Return the GPU model reported in notebook specs."""
-    if mode is GpuMode.EMULATE:
-        return "Tesla-V100S"
-    return None
 
 
 def _parse_env(env_body: dict[str, Any]) -> NotebookEnv:

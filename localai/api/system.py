@@ -8,7 +8,6 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from localai.api.auth import principal
-from localai.validation import MAX_CPU, MAX_GPU
 
 blueprint = Blueprint("system", __name__)
 
@@ -27,7 +26,7 @@ def me() -> ResponseReturnValue:
         tenant=context.credentials.project_id.replace("-", ""),
         role=caller.role.value,
         tokenKind=caller.kind.value,
-        quotas={"resources": {"CPU": MAX_CPU, "GPU": MAX_GPU}, "storage": 0},
+        quotas=context.notebooks.planner.quotas(),
     )
 
 

@@ -84,3 +84,40 @@ def editor_get(state: CliState, editor_id: str, output: str | None) -> None:
     """Show an editor."""
     editor = state.client().editor(editor_id)
     _print(editor, output, render.editor_view(editor))
+
+
+@capabilities_group.group("flavor", cls=AliasedGroup)
+def flavor_group() -> None:
+    """Flavors: units of CPUs, memory and GPUs that notebooks take."""
+
+
+@flavor_group.command("list")
+@output_option("Print the flavors as a JSON array or YAML list instead of the table.")
+@api_options
+@pass_state
+def flavor_list(state: CliState, output: str | None) -> None:
+    """List the flavors of this host (alias: ls)."""
+    flavors = state.client().flavors()
+    _print(flavors, output, render.flavor_table(flavors))
+
+
+@flavor_group.command("get")
+@click.argument("flavor_id", metavar="ID")
+@output_option("Print the flavor as JSON or YAML.")
+@api_options
+@pass_state
+def flavor_get(state: CliState, flavor_id: str, output: str | None) -> None:
+    """Show one flavor."""
+    flavor = state.client().flavor(flavor_id)
+    _print(flavor, output, render.flavor_table([flavor]))
+
+
+@capabilities_group.command("quota")
+@output_option("Print the quotas as JSON or YAML.")
+@api_options
+@pass_state
+def quota_command(state: CliState, output: str | None) -> None:
+    """Show the project's quotas: GPUs and CPUs a notebook may use."""
+    quotas = state.client().quotas()
+    rows = [[q.get("resources", {}).get("GPU"), q.get("resources", {}).get("CPU")] for q in quotas]
+    _print(quotas, output, render.table(("GPU", "CPU"), rows))

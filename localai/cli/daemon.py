@@ -22,7 +22,7 @@ import click
 from localai import daemonctl
 from localai.cli import CliState, pass_state, to_json
 from localai.cli.render import to_yaml
-from localai.config import Settings
+from localai.config import GpuMode, Settings
 from localai.errors import DaemonError
 from localai.project import Credentials, read_credentials
 
@@ -103,15 +103,27 @@ def _serve_foreground(settings: Settings) -> None:
     is_flag=True,
     help="Run the daemon in this process, logging to stderr, until Ctrl-C or SIGTERM.",
 )
+@click.option(
+    "--gpu-mode",
+    type=click.Choice([mode.value for mode in GpuMode]),
+    help=(
+        "auto: NVIDIA GPUs when NVML finds some and Docker can attach them; nvidia: require "
+        "them; emulate: accept GPU requests without attaching devices (for CI); none: refuse "
+        "GPU requests. [default: LOCALAI_GPU_MODE, else auto]"
+    ),
+)
 @pass_state
 def start_command(
-    state: CliState, port: int | None, data_dir: Path | None, bind: str | None, foreground: bool
+    state: CliState, port: int | None, data_dir: Path | None, bind: str | None,
+    foreground: bool, gpu_mode: str | None,
 ) -> None:
     """Start the daemon in the background and wait until its API responds.
 
     The daemon's output goes to daemon.log in the data directory.
     """
     settings = _settings(state, data_dir, port, bind)
+    if gpu_mode is not None:
+        settings = dataclasses.replace(settings, gpu_mode=GpuMode(gpu_mode))
 
     running = daemonctl.running_daemon(settings)
     if running is not None:
@@ -153,7 +165,10 @@ def _docker_line(health: dict[str, Any]) -> str:
     docker = health.get("docker") or {}
     if docker.get("reachable"):
         version = docker.get("version")
-        return f"reachable, engine {version}" if version else "reachable"
+        line = f"reachable, engine {version}" if version else "reachable"
+        if docker.get("gpuSupport") is not None:
+            line += ", can attach GPUs" if docker["gpuSupport"] else ", cannot attach GPUs"
+        return line
     error = docker.get("error")
     return f"not reachable: {error}" if error else "not reachable"
 
@@ -182,6 +197,13 @@ def _status_text(settings: Settings, result: daemonctl.DaemonStatus) -> str:
     if result.health is not None:
         lines.append(f"Version:  {result.health.get('version', '')}")
         lines.append(f"Docker:   {_docker_line(result.health)}")
+        gpus = result.health.get("gpus")
+        if isinstance(gpus, dict):
+            models = ", ".join(gpus.get("models") or []) or "none"
+            lines.append(
+                f"GPUs:     mode {gpus.get('mode')}, {gpus.get('free')} of {gpus.get('count')} "
+                f"free (models: {models})"
+            )
     else:
         lines.append(f"Health:   {result.error}")
     return "\n".join(lines)

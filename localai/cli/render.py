@@ -440,6 +440,32 @@ def editor_table(editors: Sequence[Mapping[str, Any]]) -> str:
     return table(("ID", "NAME", "DOC_URL"), rows)
 
 
+FLAVOR_HEADERS = ("ID", "TYPE", "DESCRIPTION", "CPU-PER-UNIT", "MEMORY-PER-UNIT",
+                  "GPU_INFORMATION.INFO", "DEFAULT", "MAX")
+
+
+def format_gib(size: object) -> str:
+    """Format bytes as the cloud CLI does: ``40.0 GiB``."""
+    if not isinstance(size, int):
+        return "~"
+    return f"{size / 1024**3:.1f} GiB"
+
+
+def flavor_table(flavors: Sequence[Mapping[str, Any]]) -> str:
+    """Return the ``capabilities flavor list`` table; CPU flavors show ``~`` as GPU info."""
+    rows = []
+    for flavor in flavors:
+        per_unit = flavor.get("resourcesPerUnit") or {}
+        gpu = flavor.get("gpuInformation")
+        gpu_info = f"{gpu.get('gpuModel')} {gpu.get('gpuBrand')}" if gpu else "~"
+        rows.append([
+            flavor.get("id"), flavor.get("type"), flavor.get("description"),
+            per_unit.get("cpu"), format_gib(per_unit.get("memory")), gpu_info,
+            str(bool(flavor.get("default"))).lower(), flavor.get("max"),
+        ])
+    return table(FLAVOR_HEADERS, rows)
+
+
 def _field_list(pairs: Sequence[tuple[str, object]]) -> str:
     width = max(len(label) for label, _ in pairs) + 2
     return "\n".join(_field(0, label, width, value) for label, value in pairs) + "\n"

@@ -28,6 +28,8 @@ import requests
 from localai.errors import GpuUnavailable, NotFound, RuntimeFailure, RuntimeUnavailable
 from localai.runtime import DATA_DIR_LABEL, MANAGED_LABEL, NOTEBOOK_LABEL
 
+GPUS_LABEL = "ai.localai.gpus"
+
 log = logging.getLogger(__name__)
 
 EDITOR_PORT = 8080
@@ -43,7 +45,10 @@ class ContainerLimits:
 
     nano_cpus: int
     memory: int
-    gpus: int
+    device_ids: tuple[str, ...] = ()
+    """UUIDs of the GPUs Docker attaches; empty when none are (CPU or emulated GPUs)."""
+    assigned_gpus: tuple[str, ...] = ()
+    """UUIDs of the GPUs the notebook holds, kept in a label to rebuild assignments."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class ContainerState:
     oom_killed: bool
     host_port: int | None
     started_at: str | None
+    gpus: tuple[str, ...] = ()
+    """GPU UUIDs recorded in the container's label."""
 
     @property
     def running(self) -> bool:
@@ -87,6 +94,7 @@ def _state_of(container: Any) -> ContainerState:
     attrs: dict[str, Any] = container.attrs
     state = attrs.get("State") or {}
     status = state.get("Status", "unknown")
+    gpu_label = ((attrs.get("Config") or {}).get("Labels") or {}).get(GPUS_LABEL, "")
     return ContainerState(
         id=container.id,
         status=status,
@@ -94,6 +102,7 @@ def _state_of(container: Any) -> ContainerState:
         oom_killed=bool(state.get("OOMKilled")),
         host_port=_host_port(attrs),
         started_at=state.get("StartedAt"),
+        gpus=tuple(uuid for uuid in gpu_label.split(",") if uuid),
     )
 
 
@@ -147,11 +156,18 @@ class ContainerRuntime:
 
     # Lifecycle ------------------------------------------------------------
 
-    def limits_for(self, cpu: int, gpu: int) -> ContainerLimits:
+    def limits_for(self, cpu: int, memory: int | None,
+                   device_ids: tuple[str, ...] = (),
+                   assigned_gpus: tuple[str, ...] = ()) -> ContainerLimits:
         """Return Docker limits for a request, capped to what this host has."""
         cpus = max(1, min(cpu, self.host_cpus))
-        memory = min(cpu * MEMORY_PER_CPU, self.host_memory)
-        return ContainerLimits(nano_cpus=cpus * 1_000_000_000, memory=memory, gpus=gpu)
+        wanted = cpu * MEMORY_PER_CPU if memory is None else memory
+        return ContainerLimits(
+            nano_cpus=cpus * 1_000_000_000,
+            memory=min(wanted, self.host_memory),
+            device_ids=device_ids,
+            assigned_gpus=assigned_gpus,
+        )
 
     def _ensure_network(self, notebook_id: str) -> str:
         name = network_name(notebook_id)
@@ -180,30 +196,7 @@ class ContainerRuntime:
         the container that Docker leaves behind in that case.
         """
         self.remove_container(notebook_id)
-        try:
-            network = self._ensure_network(notebook_id)
-            volume = self._ensure_volume(notebook_id)
-            container = self._client.containers.create(
-                image,
-                name=container_name(notebook_id),
-                hostname="notebook",
-                labels=self.labels(notebook_id),
-                environment=env,
-                # docker-init reaps zombies and forwards SIGTERM, so stop takes
-                # milliseconds instead of the 10 s kill timeout.
-                init=True,
-                ports={f"{EDITOR_PORT}/tcp": ("127.0.0.1", None)},
-                network=network,
-                volumes={volume: {"bind": "/workspace", "mode": "rw"}},
-                nano_cpus=limits.nano_cpus,
-                mem_limit=limits.memory,
-                device_requests=self._device_requests(limits.gpus),
-            )
-        except docker.errors.ImageNotFound as e:
-            raise NotFound(f"Image {image} is not in the Docker engine: {e.explanation}") from e
-        except docker.errors.APIError as e:
-            raise RuntimeFailure(f"Docker failed to create notebook {notebook_id}: "
-                                 f"{e.explanation}") from e
+        container = self.create(notebook_id, image, env, limits)
 
         try:
             container.start()
@@ -223,11 +216,44 @@ class ContainerRuntime:
         log.info("started container %s for notebook %s", container.short_id, notebook_id)
         return _state_of(container)
 
+    def create(self, notebook_id: str, image: str, env: dict[str, str],
+               limits: ContainerLimits) -> Any:
+        """Create (without starting) the notebook's container, its network and volume."""
+        labels = self.labels(notebook_id)
+        if limits.assigned_gpus:
+            labels[GPUS_LABEL] = ",".join(limits.assigned_gpus)
+        try:
+            network = self._ensure_network(notebook_id)
+            volume = self._ensure_volume(notebook_id)
+            return self._client.containers.create(
+                image,
+                name=container_name(notebook_id),
+                hostname="notebook",
+                labels=labels,
+                environment=env,
+                # docker-init reaps zombies and forwards SIGTERM, so stop takes
+                # milliseconds instead of the 10 s kill timeout.
+                init=True,
+                ports={f"{EDITOR_PORT}/tcp": ("127.0.0.1", None)},
+                network=network,
+                volumes={volume: {"bind": "/workspace", "mode": "rw"}},
+                nano_cpus=limits.nano_cpus,
+                mem_limit=limits.memory,
+                device_requests=self._device_requests(limits.device_ids),
+            )
+        except docker.errors.ImageNotFound as e:
+            raise NotFound(f"Image {image} is not in the Docker engine: {e.explanation}") from e
+        except docker.errors.APIError as e:
+            raise RuntimeFailure(f"Docker failed to create notebook {notebook_id}: "
+                                 f"{e.explanation}") from e
+
     @staticmethod
-    def _device_requests(gpus: int) -> list[docker.types.DeviceRequest]:
-        if gpus <= 0:
+    def _device_requests(device_ids: tuple[str, ...]) -> list[docker.types.DeviceRequest]:
+        # Naming the GPUs by UUID gives each notebook its own GPUs; a plain
+        # count would hand every container the same first GPUs.
+        if not device_ids:
             return []
-        return [docker.types.DeviceRequest(count=gpus, capabilities=[["gpu"]])]
+        return [docker.types.DeviceRequest(device_ids=list(device_ids), capabilities=[["gpu"]])]
 
     def inspect(self, notebook_id: str) -> ContainerState | None:
         """Return the notebook's container state, or None when it has no container."""

@@ -18,7 +18,7 @@ from localai.config import Settings
 from localai.notebooks import NotebookService
 from localai.project import new_credentials
 from localai.store import Store
-from tests.unit.fakes import FakeRuntime
+from tests.unit.fakes import FakeRuntime, make_planner
 
 CREDENTIALS = new_credentials()
 AUTH = {"Authorization": f"Bearer {CREDENTIALS.api_token}"}
@@ -30,7 +30,8 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
     monkeypatch.setattr(notebooks, "editor_answers", lambda port: True)
     settings = Settings(data_dir=tmp_path, port=8300)
     service = NotebookService(settings, Store(tmp_path / "state.json"),
-                              FakeRuntime(), CREDENTIALS.username)  # type: ignore[arg-type]
+                              FakeRuntime(), CREDENTIALS.username,  # type: ignore[arg-type]
+                              make_planner(settings))
     service_store = Store(tmp_path / "tokens.json")
     authenticator = Authenticator(CREDENTIALS, secrets.token_bytes(32))
     tokens = TokenService(service_store, Ed25519PrivateKey.generate(), CREDENTIALS)

@@ -24,7 +24,9 @@ from localai.models import NotebookState
 from localai.notebooks import NotebookService
 from localai.project import new_credentials
 from localai.store import Store
-from tests.unit.fakes import FakeRuntime
+from localai.gpus import Gpu
+from localai.resources import load_inventory
+from tests.unit.fakes import FakeRuntime, fake_gpus, make_planner
 
 CREDENTIALS = new_credentials()
 USER = user_principal(CREDENTIALS)
@@ -47,10 +49,13 @@ def runtime() -> FakeRuntime:
 
 @pytest.fixture
 def make_service(tmp_path: Path, runtime: FakeRuntime) -> Callable[..., NotebookService]:
-    def make(**settings_changes: Any) -> NotebookService:
+    def make(gpus: list[Gpu] | None = None, **settings_changes: Any) -> NotebookService:
         settings = replace(Settings(data_dir=tmp_path, port=8300), **settings_changes)
+        if gpus is None and settings.gpu_mode is GpuMode.EMULATE:
+            gpus = load_inventory(settings)
         store = Store(tmp_path / "state.json")
-        return NotebookService(settings, store, runtime, CREDENTIALS.username)  # type: ignore[arg-type]
+        return NotebookService(settings, store, runtime, CREDENTIALS.username,  # type: ignore[arg-type]
+                               make_planner(settings, gpus))
 
     return make
 
@@ -277,18 +282,20 @@ def test_emulated_gpu_reports_the_cloud_values(make_service: Callable[..., Noteb
     resources = notebook.spec.resources
     assert (resources.gpu, resources.gpu_model, resources.cpu) == (1, "Tesla-V100S", 13)
     wait_for_launch(runtime)
-    assert runtime.launches[0][3].gpus == 0
+    assert runtime.launches[0][3].device_ids == ()
 
 
 @pytest.mark.parametrize(("resources", "message"), [
-    ({"gpu": 5}, "0 to 4 GPUs"),
+    ({"gpu": 5}, "may have 1 to 4 GPUs"),
     ({"cpu": 13}, "1 to 12 CPUs"),
     ({"cpu": 0}, "1 to 12 CPUs"),
     ({"cpu": "2"}, "must be an integer"),
 ])
 def test_resource_limits(service: NotebookService, runtime: FakeRuntime,
-                         resources: dict[str, Any], message: str) -> None:
+                         resources: dict[str, Any], message: str,
+                         make_service: Callable[..., NotebookService]) -> None:
     runtime.gpus = True
+    service = make_service(gpus=fake_gpus(4))
     with pytest.raises(InvalidRequest, match=message):
         service.create(USER, {**SPEC, "resources": resources})
 
@@ -334,3 +341,118 @@ def test_reconcile_fails_a_running_notebook_whose_container_died(
     second = make_service()
     second.reconcile()
     assert second.get(USER, notebook_id).status.exit_code == 2
+
+
+def gpu_spec(count: int = 1) -> dict[str, Any]:
+    return {**SPEC, "resources": {"gpu": count}}
+
+
+def test_gpus_are_assigned_exclusively(make_service: Callable[..., NotebookService],
+                                       answering: dict[int, bool],
+                                       runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(3))
+    service.create(USER, gpu_spec())
+    service.create(USER, gpu_spec())
+    deadline = time.monotonic() + 5
+    while len(runtime.launches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first, second = (launch[3].device_ids for launch in runtime.launches)
+    assert len(first) == len(second) == 1
+    assert first != second
+
+
+def test_too_few_gpus_names_the_holders(make_service: Callable[..., NotebookService],
+                                        answering: dict[int, bool],
+                                        runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(2))
+    holder = service.create(USER, gpu_spec(2))
+    with pytest.raises(InvalidRequest, match="1 requested, 0 free") as raised:
+        service.create(USER, gpu_spec(1))
+    assert holder.id in raised.value.message
+    assert len(service.list(USER)) == 1
+
+
+def test_stopping_frees_the_gpu(make_service: Callable[..., NotebookService],
+                                answering: dict[int, bool], runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(1))
+    answering[40001] = True
+    first = service.create(USER, gpu_spec())
+    wait_for_state(service, first.id, NotebookState.RUNNING)
+    with pytest.raises(InvalidRequest, match="0 free"):
+        service.create(USER, gpu_spec())
+
+    service.stop(USER, first.id)
+    wait_for_state(service, first.id, NotebookState.STOPPED)
+    assert service.create(USER, gpu_spec()).spec.resources.gpu == 1
+
+
+def test_failure_frees_the_gpu(make_service: Callable[..., NotebookService],
+                               answering: dict[int, bool], runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(1))
+    first = service.create(USER, gpu_spec())
+    wait_for_launch(runtime)
+    runtime.exit(first.id, 1)
+    wait_for_state(service, first.id, NotebookState.FAILED)
+    assert service.planner.allocator.free() != []
+
+
+def test_delete_frees_the_gpu(make_service: Callable[..., NotebookService],
+                              answering: dict[int, bool], runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(1))
+    first = service.create(USER, gpu_spec())
+    service.delete(USER, first.id, force=True)
+    assert len(service.planner.allocator.free()) == 1
+
+
+def test_restart_rebuilds_assignments(make_service: Callable[..., NotebookService],
+                                      answering: dict[int, bool], runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    gpus = fake_gpus(2)
+    first = make_service(gpus=gpus)
+    answering[40001] = True
+    notebook = first.create(USER, gpu_spec())
+    wait_for_state(first, notebook.id, NotebookState.RUNNING)
+
+    second = make_service(gpus=gpus)
+    second.reconcile()
+    held = second.planner.allocator.held_by(notebook.id)
+    assert [gpu.uuid for gpu in held] == list(runtime.launches[0][3].device_ids)
+
+
+def test_no_flag_takes_a_free_gpu(make_service: Callable[..., NotebookService],
+                                  answering: dict[int, bool], runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(1))
+    assert service.create(USER, {"env": SPEC["env"]}).spec.resources.gpu == 1
+    assert service.create(USER, {"env": SPEC["env"]}).spec.resources.gpu == 0
+
+
+def test_gpu_mode_none_refuses(make_service: Callable[..., NotebookService],
+                               runtime: FakeRuntime) -> None:
+    runtime.gpus = True
+    service = make_service(gpus=fake_gpus(1), gpu_mode=GpuMode.NONE)
+    with pytest.raises(GpuUnavailable, match="GPU mode 'none'"):
+        service.create(USER, gpu_spec())
+
+
+def test_emulated_gpus_report_per_gpu_cpu(make_service: Callable[..., NotebookService],
+                                          answering: dict[int, bool]) -> None:
+    service = make_service(gpu_mode=GpuMode.EMULATE)
+    resources = service.create(USER, gpu_spec(2)).spec.resources
+    assert (resources.gpu, resources.cpu, resources.gpu_model) == (2, 26, "Tesla-V100S")
+    assert resources.memory == 80 * 1024**3
+
+
+def test_unknown_flavor_lists_the_flavors(service: NotebookService) -> None:
+    with pytest.raises(InvalidRequest, match="Flavors of this host: ai1-1-cpu"):
+        service.create(USER, {**SPEC, "resources": {"flavor": "h100-1-gpu"}})
+
+
+def test_cpu_flavor_with_gpu_is_rejected(service: NotebookService) -> None:
+    with pytest.raises(InvalidRequest, match="has no GPU"):
+        service.create(USER, {**SPEC, "resources": {"flavor": "ai1-1-cpu", "gpu": 1}})
