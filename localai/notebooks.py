@@ -14,6 +14,7 @@ the removal of an old container never fails the new one.
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 import uuid
@@ -43,7 +44,7 @@ from localai.models import (
     now_ns,
 )
 from localai.proxy.routing import NotebookRoute
-from localai.resources import ResourcePlanner
+from localai.resources import GpuCapableRuntime, ResourcePlanner
 from localai.runtime import NOTEBOOK_LABEL
 from localai.runtime.containers import (
     ContainerLimits,
@@ -205,7 +206,7 @@ class NotebookService:
         return notebook
 
     def _parse_spec(
-        self, body: JsonDict, principal: Principal, runtime: ContainerRuntime
+        self, body: JsonDict, principal: Principal, runtime: GpuCapableRuntime
     ) -> NotebookSpec:
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a NotebookSpec JSON object.")
@@ -507,6 +508,71 @@ class NotebookService:
         self._container_ids.pop(notebook.id, None)
         log.info("deleted notebook %s", notebook.id)
 
+    # Edit ----------------------------------------------------------------------
+
+    def edit(self, principal: Principal, notebook_id: str, body: JsonDict) -> None:
+        """Apply a NotebookSpecUpdate; resource changes need a stopped notebook."""
+        if not isinstance(body, dict):
+            raise InvalidRequest("The request body must be a NotebookSpecUpdate JSON object.")
+        for unsupported in ("volumes", "sshPublicKeys"):
+            if body.get(unsupported):
+                raise InvalidRequest(
+                    f"'{unsupported}' is not supported by localai yet; remove it from the request."
+                )
+        runtime = self.runtime or _NO_GPU_RUNTIME
+
+        with self._lock(notebook_id):
+            notebook = self._load(notebook_id)
+            self._check_operate(principal, notebook)
+            spec = notebook.spec
+            if body.get("resources") is not None:
+                if not notebook.status.state.is_stopped:
+                    raise InvalidState(
+                        f"Notebook {notebook_id} is {notebook.status.state.value}; stop it before "
+                        "changing its resources.",
+                        notebook.status.state.value,
+                    )
+                spec.resources = self.planner.plan(body["resources"], runtime)
+            if body.get("labels") is not None:
+                labels = validation.parse_labels(body["labels"])
+                labels.update({k: v for k, v in spec.labels.items()
+                               if validation.is_platform_label(k)})
+                if not principal.covers(labels):
+                    raise Forbidden(
+                        f"This change would take notebook {notebook_id} out of the token's scope."
+                    )
+                spec.labels = labels
+            if body.get("unsecureHttp") is not None:
+                spec.unsecure_http = validation.optional_bool(body["unsecureHttp"], "unsecureHttp")
+            if body.get("timeoutAutoRestart") is not None:
+                validation.optional_bool(body["timeoutAutoRestart"], "timeoutAutoRestart")
+            self._save(notebook)
+        log.info("notebook %s: spec edited", notebook_id)
+
+    def cli_command(self, principal: Principal, body: JsonDict) -> str:
+        """Return the ``ovhai notebook run`` line that would create this NotebookSpec."""
+        spec = self._parse_spec(body, principal, self.runtime or _NO_GPU_RUNTIME)
+        raw_resources = body.get("resources") or {}
+        words = ["ovhai", "notebook", "run"]
+        if raw_resources.get("flavor"):
+            words += ["--flavor", spec.resources.flavor or ""]
+        if spec.resources.gpu:
+            words += ["--gpu", str(spec.resources.gpu)]
+        else:
+            words += ["--cpu", str(spec.resources.cpu)]
+        words += ["--framework-version", spec.env.framework_version]
+        if spec.name:
+            words += ["--name", spec.name]
+        for key, value in spec.labels.items():
+            if not validation.is_platform_label(key):
+                words += ["--label", f"{key}={value}"]
+        for var in spec.env_vars:
+            words += ["--envvar", f"{var.name}={var.value}"]
+        if spec.unsecure_http:
+            words.append("--unsecure-http")
+        words += [spec.env.framework_id, spec.env.editor_id]
+        return shlex.join(words)
+
     # Labels --------------------------------------------------------------------
 
     def set_label(
@@ -648,3 +714,12 @@ def _with_output(message: str, lines: list[str]) -> str:
         return message
     return f"{message} Last output: {' | '.join(lines[-5:])}"
 
+
+class _NoGpuRuntime:
+    """Stands in for Docker while it is unreachable: it can attach no GPU."""
+
+    def gpu_support(self) -> bool:
+        return False
+
+
+_NO_GPU_RUNTIME = _NoGpuRuntime()

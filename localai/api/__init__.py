@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from localai.access import Authenticator
-from localai.api import auth, capabilities, flavors, notebooks, system, tokens
+from localai.api import auth, capabilities, deprecated, flavors, notebooks, system, tokens
 from localai.app_tokens import TokenService
 from localai.config import Settings
 from localai.errors import LocalaiError
@@ -50,6 +50,7 @@ def create_app(context: ApiContext) -> Flask:
     app.register_blueprint(capabilities.blueprint)
     app.register_blueprint(tokens.blueprint)
     app.register_blueprint(flavors.blueprint)
+    app.register_blueprint(deprecated.blueprint)
     app.register_error_handler(LocalaiError, _localai_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

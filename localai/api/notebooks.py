@@ -112,6 +112,23 @@ def _sort(notebooks: list[Notebook]) -> list[Notebook]:
     return sorted(notebooks, key=key, reverse=order == "desc")
 
 
+@blueprint.post("/command")
+def cli_command() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON NotebookSpec object.")
+    return jsonify(command=_service().cli_command(principal(), body))
+
+
+@blueprint.put("/<notebook_id>")
+def edit_notebook(notebook_id: str) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON NotebookSpecUpdate object.")
+    _service().edit(principal(), notebook_id, body)
+    return "", 204
+
+
 @blueprint.get("/<notebook_id>")
 def get_notebook(notebook_id: str) -> ResponseReturnValue:
     return jsonify(_service().get(principal(), notebook_id).to_api())

@@ -201,3 +201,70 @@ def test_logs_stream(client: FlaskClient) -> None:
     response = client.get(f"/v1/notebook/{notebook['id']}/log", headers=AUTH)
     assert response.status_code == 200
     assert response.data == b"line\n"
+
+
+def test_cli_command(client: FlaskClient) -> None:
+    body = {**SPEC, "name": "my nb", "labels": {"team": "vision"}, "unsecureHttp": True}
+    response = client.post("/v1/notebook/command", json=body, headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json() == {"command": (
+        "ovhai notebook run --cpu 1 --framework-version 2.5.1 --name 'my nb' "
+        "--label team=vision --unsecure-http pytorch jupyterlab"
+    )}
+
+
+def test_cli_command_bad_spec_is_400(client: FlaskClient) -> None:
+    response = client.post("/v1/notebook/command", json={"env": {}}, headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_edit_labels_keeps_platform_labels(client: FlaskClient) -> None:
+    notebook = create(client, labels={"team": "vision"})
+    response = client.put(f"/v1/notebook/{notebook['id']}", json={"labels": {"stage": "dev"}},
+                          headers=AUTH)
+    assert response.status_code == 204
+    labels = client.get(f"/v1/notebook/{notebook['id']}", headers=AUTH).get_json()["spec"]["labels"]
+    assert labels == {"stage": "dev", "ovh/id": notebook["id"], "ovh/type": "notebook"}
+
+
+def test_edit_resources_while_running_is_400(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.put(f"/v1/notebook/{notebook['id']}", json={"resources": {"cpu": 2}},
+                          headers=AUTH)
+    assert response.status_code == 400
+    assert "stop it before" in response.get_json()["message"]
+
+
+def test_edit_unsecure_http(client: FlaskClient) -> None:
+    notebook = create(client)
+    client.put(f"/v1/notebook/{notebook['id']}", json={"unsecureHttp": True}, headers=AUTH)
+    body = client.get(f"/v1/notebook/{notebook['id']}", headers=AUTH).get_json()
+    assert body["spec"]["unsecureHttp"] is True
+
+
+def test_label_endpoint_rejects_platform_labels(client: FlaskClient) -> None:
+    notebook = create(client)
+    response = client.put(f"/v1/notebook/{notebook['id']}/label",
+                          json={"name": "ovh/id", "value": "x"}, headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_deprecated_editor_capability(client: FlaskClient) -> None:
+    body = client.get("/v1/notebook/capabilities/editor/jupyterlab", headers=AUTH).get_json()
+    assert body["incompatibleWith"] == []
+    assert body["version"] == "4"
+
+
+def test_presets_are_empty(client: FlaskClient) -> None:
+    assert client.get("/v1/capabilities/preset?type=notebook", headers=AUTH).get_json() == []
+
+
+def test_flavors_and_quota(client: FlaskClient) -> None:
+    flavors = client.get("/v1/capabilities/flavor", headers=AUTH).get_json()
+    assert [flavor["id"] for flavor in flavors] == ["ai1-1-cpu"]
+    quotas = client.get("/v1/capabilities/quota", headers=AUTH).get_json()
+    assert quotas == [{"resources": {"CPU": 12, "GPU": 0}, "storage": 0}]
+
+
+def test_unknown_flavor_is_404(client: FlaskClient) -> None:
+    assert client.get("/v1/capabilities/flavor/nope", headers=AUTH).status_code == 404
