@@ -15,7 +15,16 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from localai.access import Authenticator
-from localai.api import auth, capabilities, deprecated, flavors, notebooks, system, tokens
+from localai.api import (
+    auth,
+    capabilities,
+    deprecated,
+    flavors,
+    notebooks,
+    openapi,
+    system,
+    tokens,
+)
 from localai.app_tokens import TokenService
 from localai.config import Settings
 from localai.errors import LocalaiError
@@ -45,12 +54,15 @@ def create_app(context: ApiContext) -> Flask:
     app.extensions["localai"] = context
 
     app.before_request(auth.authenticate_request)
+    app.before_request(openapi.check_request)
     app.register_blueprint(system.blueprint)
     app.register_blueprint(notebooks.blueprint)
     app.register_blueprint(capabilities.blueprint)
     app.register_blueprint(tokens.blueprint)
     app.register_blueprint(flavors.blueprint)
     app.register_blueprint(deprecated.blueprint)
+    document = openapi.build_document
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(document(app)))
     app.register_error_handler(LocalaiError, _localai_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

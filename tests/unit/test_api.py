@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 from typing import Any
 
-import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 
-from localai import notebooks
-from localai.access import Authenticator
-from localai.api import ApiContext, create_app
-from localai.app_tokens import TokenService
-from localai.config import Settings
-from localai.notebooks import NotebookService
-from localai.project import new_credentials
-from localai.store import Store
-from tests.unit.fakes import FakeRuntime, make_planner
+from localai.api.openapi import OPERATIONS
+from tests.unit.conftest import API_CREDENTIALS as CREDENTIALS
+from tests.unit.conftest import AUTH
 
-CREDENTIALS = new_credentials()
-AUTH = {"Authorization": f"Bearer {CREDENTIALS.api_token}"}
 SPEC = {"env": {"frameworkId": "pytorch", "editorId": "jupyterlab"}, "resources": {"cpu": 1}}
-
-
-@pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    monkeypatch.setattr(notebooks, "editor_answers", lambda port: True)
-    settings = Settings(data_dir=tmp_path, port=8300)
-    service = NotebookService(settings, Store(tmp_path / "state.json"),
-                              FakeRuntime(), CREDENTIALS.username,  # type: ignore[arg-type]
-                              make_planner(settings))
-    service_store = Store(tmp_path / "tokens.json")
-    authenticator = Authenticator(CREDENTIALS, secrets.token_bytes(32))
-    tokens = TokenService(service_store, Ed25519PrivateKey.generate(), CREDENTIALS)
-    authenticator.token_verifier = tokens
-    context = ApiContext(settings, CREDENTIALS, authenticator, service, tokens,
-                         lambda: {"status": "ok"})
-    return create_app(context).test_client()
 
 
 def create(client: FlaskClient, **spec: Any) -> dict[str, Any]:
@@ -122,7 +94,7 @@ def test_list_rejects_a_loose_selector(client: FlaskClient) -> None:
 def test_list_rejects_unknown_state(client: FlaskClient) -> None:
     response = client.get("/v1/notebook?statusState=SLEEPING", headers=AUTH)
     assert response.status_code == 400
-    assert "Valid states" in response.get_json()["message"]
+    assert "must be one of STARTING, RUNNING" in response.get_json()["message"]
 
 
 def test_list_sorts_descending(client: FlaskClient) -> None:
@@ -268,3 +240,35 @@ def test_flavors_and_quota(client: FlaskClient) -> None:
 
 def test_unknown_flavor_is_404(client: FlaskClient) -> None:
     assert client.get("/v1/capabilities/flavor/nope", headers=AUTH).status_code == 404
+
+
+def test_openapi_document_is_public(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"] == "3.0.3"
+    assert "put" in document["paths"]["/v1/notebook/{notebook_id}/stop"]
+
+
+def test_every_route_is_documented(client: FlaskClient) -> None:
+    app = client.application
+    undocumented = [rule.rule for rule in app.url_map.iter_rules()
+                    if rule.endpoint not in OPERATIONS and rule.endpoint != "static"]
+    assert undocumented == []
+
+
+def test_body_type_errors_name_the_field(client: FlaskClient) -> None:
+    response = client.post("/v1/notebook", headers=AUTH,
+                           json={**SPEC, "resources": {"cpu": "two"}})
+    assert response.status_code == 400
+    assert response.get_json()["message"] == (
+        "'body.resources.cpu' must be of type integer, got 'two'."
+    )
+
+
+def test_missing_env_is_400(client: FlaskClient) -> None:
+    response = client.post("/v1/notebook", headers=AUTH, json={"name": "x"})
+    assert response.get_json()["message"] == "'body.env' is required."
+
+
+def test_repeated_single_query_is_400(client: FlaskClient) -> None:
+    response = client.get("/v1/notebook?page=1&page=2", headers=AUTH)
+    assert response.status_code == 400

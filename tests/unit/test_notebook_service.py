@@ -321,6 +321,11 @@ def test_reconcile_resumes_a_starting_notebook(make_service: Callable[..., Noteb
     first = make_service()
     notebook = first.create(USER, SPEC)
     wait_for_launch(runtime)
+    # The first service's last write must be done: a new Store removes temp files it finds.
+    deadline = time.monotonic() + 5
+    while first.get(USER, notebook.id).status.last_started_ns is None:
+        assert time.monotonic() < deadline, "the launch was never recorded"
+        time.sleep(0.01)
 
     # A new service over the same store plays the restarted daemon.
     second = make_service()
