@@ -1,16 +1,17 @@
 """Serves a WSGI application (the Flask control plane) from aiohttp.
 
 The request body is read on the event loop, up to a limit, into the
-``wsgi.input`` of a PEP 3333 environ. The application runs in a thread pool
-so that it never blocks the event loop. Its response body is pulled from
-the iterator one chunk at a time in that pool and written as it comes, so
-streamed endpoints such as ``notebook logs --follow`` reach the client line
-by line.
+``wsgi.input`` of a PEP 3333 environ. Each call of the application runs in
+one thread of a pool, so that it never blocks the event loop, and its
+response body is handed to the loop chunk by chunk and written as it comes,
+so streamed endpoints such as ``notebook logs --follow`` reach the client
+line by line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import logging
 import threading
@@ -77,7 +78,6 @@ class _WsgiResponse:
         self.iterator: Iterator[bytes] = iter(())
         self._lock = threading.Lock()
         self._closed = False
-        self.first: bytes | None = None
 
     def start_response(
         self,
@@ -188,44 +188,53 @@ class WsgiBridge:
     async def _respond(
         self, request: web.BaseRequest, environ: WSGIEnvironment
     ) -> web.StreamResponse:
+        """Run the application and stream its body; one pool thread serves the whole call.
+
+        Flask pushes its request context in the thread that calls the
+        application and pops it when the result is closed, so calling, iterating
+        and closing must all happen in that same thread. Chunks cross to the
+        event loop through a small queue, which also slows the application
+        down to the client's pace.
+        """
         loop = asyncio.get_running_loop()
+        handoff = _Handoff(loop)
         call = _WsgiResponse()
-        running = self._executor.submit(self._call_app, environ, call)
+        self._executor.submit(self._serve_call, environ, call, handoff)
         try:
-            await asyncio.wrap_future(running)
+            await handoff.headers_ready
         except asyncio.CancelledError:
-            # The client left while the application ran; close its result once it returns.
-            running.add_done_callback(lambda _: call.close())
+            handoff.cancel()
             raise
         except Exception:
             log.exception("the WSGI application failed on %s %s", request.method, request.path)
             return web.json_response({"message": "Internal server error."}, status=500)
 
         try:
-            response = await self._stream(request, call)
-        except BaseException:
-            self._close_later(call)
-            raise
-        try:
-            await loop.run_in_executor(self._executor, call.close)
-        except RuntimeError:
-            # stop() shut the pool down while the response was being sent.
-            self._close_later(call)
-        return response
+            return await self._stream(request, call, handoff)
+        finally:
+            handoff.cancel()
 
-    def _call_app(self, environ: WSGIEnvironment, call: _WsgiResponse) -> None:
-        """Run the application up to its first body chunk, which must follow start_response."""
-        call.result = self._app(environ, call.start_response)
+    def _serve_call(self, environ: WSGIEnvironment, call: _WsgiResponse,
+                    handoff: _Handoff) -> None:
+        """Call the application, hand its chunks to the event loop, then close its result."""
         try:
+            call.result = self._app(environ, call.start_response)
             call.iterator = iter(call.result)
-            call.first = call.next_chunk()
+            chunk = call.next_chunk()
             if call.status is None:
                 raise AssertionError("the WSGI application did not call start_response()")
-        except BaseException:
+            handoff.resolve_headers(None)
+            while chunk is not None and handoff.put(chunk):
+                chunk = call.next_chunk()
+            handoff.put(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the event loop to report
+            if not handoff.resolve_headers(error):
+                handoff.put(error)
+        finally:
             call.close()
-            raise
 
-    async def _stream(self, request: web.BaseRequest, call: _WsgiResponse) -> web.StreamResponse:
+    async def _stream(self, request: web.BaseRequest, call: _WsgiResponse,
+                      handoff: _Handoff) -> web.StreamResponse:
         assert call.status is not None
         code, _, reason = call.status.partition(" ")
         response = web.StreamResponse(status=int(code), reason=reason or None)
@@ -235,12 +244,14 @@ class WsgiBridge:
 
         call.headers_sent = True
         await response.prepare(request)
-        loop = asyncio.get_running_loop()
-        chunk = call.first
         try:
-            while chunk is not None:
-                await response.write(chunk)
-                chunk = await loop.run_in_executor(self._executor, call.next_chunk)
+            while True:
+                item = await handoff.queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                await response.write(item)
         except ConnectionResetError:
             log.debug("client left during %s %s", request.method, request.path)
             return response
@@ -254,13 +265,64 @@ class WsgiBridge:
         await response.write_eof()
         return response
 
-    def _close_later(self, call: _WsgiResponse) -> None:
-        """Close the result in the pool without waiting; it may wait for a blocked ``next()``."""
+
+class _Handoff:
+    """Carries a WSGI call's headers signal and body chunks from its thread to the loop."""
+
+    # Seconds a blocked put() waits before it checks again whether the client left.
+    POLL_SECONDS = 1.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.headers_ready: asyncio.Future[None] = loop.create_future()
+        self.queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=8)
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Tell the application thread that nobody reads the body any more."""
+        self._cancelled.set()
+
+    def resolve_headers(self, error: BaseException | None) -> bool:
+        """Mark the headers ready (or failed); False if that happened already. Thread-side."""
+        done = threading.Event()
+        resolved: list[bool] = []
+
+        def resolve() -> None:
+            if self.headers_ready.done():
+                resolved.append(False)
+            elif error is None:
+                self.headers_ready.set_result(None)
+                resolved.append(True)
+            else:
+                self.headers_ready.set_exception(error)
+                resolved.append(True)
+            done.set()
+
         try:
-            self._executor.submit(call.close)
+            self._loop.call_soon_threadsafe(resolve)
         except RuntimeError:
-            # The pool is shut down because the daemon is stopping.
-            threading.Thread(target=call.close, name="localai-wsgi-close", daemon=True).start()
+            return True  # the loop is closed: the daemon is stopping
+        done.wait()
+        return resolved[0]
+
+    def put(self, item: bytes | BaseException | None) -> bool:
+        """Queue an item for the loop; False once the client has left. Thread-side."""
+        if self._cancelled.is_set():
+            return False
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.queue.put(item), self._loop)
+        except RuntimeError:
+            return False
+        while True:
+            try:
+                future.result(timeout=self.POLL_SECONDS)
+                return True
+            except concurrent.futures.TimeoutError:
+                if self._cancelled.is_set():
+                    future.cancel()
+                    return False
+            except concurrent.futures.CancelledError:
+                return False
 
 
 def build_environ(request: web.BaseRequest, body: bytes, server_port: int) -> WSGIEnvironment:

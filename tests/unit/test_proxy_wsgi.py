@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, request, stream_with_context
 
 from localai.errors import DaemonError
 from localai.proxy.server import FrontDoor
@@ -59,6 +59,16 @@ def make_app(control: StreamControl) -> Flask:
                 control.closed.set()
 
         return Response(lines(), content_type="text/plain")
+
+    @app.get("/context-stream")
+    def context_stream() -> Response:
+        # stream_with_context keeps Flask's request context for the generator,
+        # and closing it fails unless it happens in the thread that pushed it.
+        def numbers() -> Iterator[bytes]:
+            for number in range(40):
+                yield f"{number} {request.path}\n".encode()
+
+        return Response(stream_with_context(numbers()), content_type="text/plain")
 
     return app
 
@@ -146,6 +156,15 @@ def test_streamed_response(proxy: Proxy, control: StreamControl) -> None:
     assert first == b"first\n"
     assert rest == b"second\n"
     assert control.closed.wait(CALL_DEADLINE_SECONDS)
+
+
+def test_context_stream_completes_every_time(proxy: Proxy,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    expected = "".join(f"{number} /context-stream\n" for number in range(40))
+    for _ in range(15):
+        with http("GET", proxy.port, "/context-stream", api_host(proxy)) as response:
+            assert response.text == expected
+    assert [r.message for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 def test_stream_closed_when_client_leaves(proxy: Proxy, control: StreamControl) -> None:
