@@ -12,10 +12,11 @@ import codecs
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
-from localai.errors import DaemonError, LocalaiError
+from localai.errors import DaemonError, InvalidRequest, LocalaiError
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class Client:
         return result
 
     def notebook_get(self, notebook_id: str) -> JsonDict:
-        result: JsonDict = self._json("GET", f"/v1/notebook/{notebook_id}")
+        result: JsonDict = self._json("GET", f"/v1/notebook/{_segment(notebook_id)}")
         return result
 
     def notebooks_list(self, **query: object) -> list[JsonDict]:
@@ -179,18 +180,19 @@ class Client:
         return self._walk_pages("/v1/notebook", query)
 
     def notebook_start(self, notebook_id: str) -> None:
-        self._json("PUT", f"/v1/notebook/{notebook_id}/start")
+        self._json("PUT", f"/v1/notebook/{_segment(notebook_id)}/start")
 
     def notebook_stop(self, notebook_id: str) -> None:
-        self._json("PUT", f"/v1/notebook/{notebook_id}/stop")
+        self._json("PUT", f"/v1/notebook/{_segment(notebook_id)}/stop")
 
     def notebook_delete(self, notebook_id: str, force: bool = False) -> None:
         params = {"force": True} if force else {}
-        self._json("DELETE", f"/v1/notebook/{notebook_id}", params=params)
+        self._json("DELETE", f"/v1/notebook/{_segment(notebook_id)}", params=params)
 
     def notebook_label(self, notebook_id: str, name: str, value: str | None) -> None:
         """Set a label, or remove it when ``value`` is None."""
-        self._json("PUT", f"/v1/notebook/{notebook_id}/label", body={"name": name, "value": value})
+        path = f"/v1/notebook/{_segment(notebook_id)}/label"
+        self._json("PUT", path, body={"name": name, "value": value})
 
     def notebook_logs(
         self, notebook_id: str, follow: bool = False, tail: int | None = None
@@ -203,7 +205,7 @@ class Client:
         read_timeout = None if follow else self.timeout
         response = self._send(
             "GET",
-            f"/v1/notebook/{notebook_id}/log",
+            f"/v1/notebook/{_segment(notebook_id)}/log",
             params={"follow": follow, "tail": tail},
             stream=True,
             timeout=(self.timeout, read_timeout),
@@ -229,7 +231,8 @@ class Client:
         return result
 
     def framework(self, framework_id: str) -> JsonDict:
-        result: JsonDict = self._json("GET", f"/v1/capabilities/notebook/framework/{framework_id}")
+        path = f"/v1/capabilities/notebook/framework/{_segment(framework_id)}"
+        result: JsonDict = self._json("GET", path)
         return result
 
     def editors(self) -> list[JsonDict]:
@@ -237,7 +240,8 @@ class Client:
         return result
 
     def editor(self, editor_id: str) -> JsonDict:
-        result: JsonDict = self._json("GET", f"/v1/capabilities/notebook/editor/{editor_id}")
+        path = f"/v1/capabilities/notebook/editor/{_segment(editor_id)}"
+        result: JsonDict = self._json("GET", path)
         return result
 
     def flavors(self) -> list[JsonDict]:
@@ -245,7 +249,7 @@ class Client:
         return result
 
     def flavor(self, flavor_id: str) -> JsonDict:
-        result: JsonDict = self._json("GET", f"/v1/capabilities/flavor/{flavor_id}")
+        result: JsonDict = self._json("GET", f"/v1/capabilities/flavor/{_segment(flavor_id)}")
         return result
 
     def quotas(self) -> list[JsonDict]:
@@ -270,12 +274,19 @@ class Client:
         return self._walk_pages("/v1/token", {})
 
     def token_get(self, token_id: str) -> JsonDict:
-        result: JsonDict = self._json("GET", f"/v1/token/{token_id}")
+        result: JsonDict = self._json("GET", f"/v1/token/{_segment(token_id)}")
         return result
 
     def token_renew(self, token_id: str) -> JsonDict:
-        result: JsonDict = self._json("POST", f"/v1/token/{token_id}/renew")
+        result: JsonDict = self._json("POST", f"/v1/token/{_segment(token_id)}/renew")
         return result
 
     def token_delete(self, token_id: str) -> None:
-        self._json("DELETE", f"/v1/token/{token_id}")
+        self._json("DELETE", f"/v1/token/{_segment(token_id)}")
+
+
+def _segment(value: str) -> str:
+    """Return an id as one URL path segment; raises InvalidRequest on ids that are no segment."""
+    if not value or value in (".", ".."):
+        raise InvalidRequest(f"Invalid id {value!r}: give the id that 'list' prints.")
+    return quote(value, safe="")

@@ -86,6 +86,11 @@ class Settings:
         return self.data_dir / "daemon.pid"
 
     @property
+    def runtime_file(self) -> Path:
+        """JSON with the running daemon's pid, port and bind address."""
+        return self.data_dir / "daemon.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / "daemon.lock"
 

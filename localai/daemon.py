@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -130,6 +131,7 @@ def serve(settings: Settings) -> None:
     finally:
         store.close()
         settings.pid_file.unlink(missing_ok=True)
+        settings.runtime_file.unlink(missing_ok=True)
         lock.close()
 
 
@@ -141,6 +143,10 @@ async def _run(settings: Settings, front_door: FrontDoor, reconciler: Reconciler
 
     await front_door.start(settings.bind, settings.port)
     settings.pid_file.write_text(f"{os.getpid()}\n")
+    settings.runtime_file.write_text(json.dumps(
+        {"pid": os.getpid(), "port": settings.port, "bind": settings.bind,
+         "url": settings.api_url}
+    ) + "\n")
     reconciler.start()
     log.info("localai %s serving %s (data dir %s, pid %d)",
              __version__, settings.api_url, settings.data_dir, os.getpid())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import logging
 import os
 import re
@@ -188,8 +189,22 @@ def _health_or_none(settings: Settings) -> JsonDict | None:
         return None
 
 
+def running_port(settings: Settings) -> int | None:
+    """Return the port of the daemon that holds the data directory's lock, or None."""
+    if not lock_is_held(settings.lock_file):
+        return None
+    try:
+        port = json.loads(settings.runtime_file.read_text()).get("port")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return port if isinstance(port, int) else None
+
+
 def _daemon_url(settings: Settings, pid: int | None) -> str:
     """Return the URL of the daemon with ``pid``, from its ``/health`` when it responds."""
+    port = running_port(settings)
+    if port is not None and port != settings.port:
+        settings = settings.with_overrides(port=port)
     health = _health_or_none(settings)
     if health is not None and health.get("pid") == pid and isinstance(health.get("url"), str):
         return str(health["url"])

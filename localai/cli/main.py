@@ -9,11 +9,12 @@ as Click does.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import click
 
-from localai import __version__
+from localai import __version__, daemonctl
 from localai.cli import (
     NO_COLOR_HELP,
     TOKEN_HELP,
@@ -62,6 +63,11 @@ def cli(ctx: click.Context, token: str | None, no_color: bool) -> None:
         settings = load_settings()
     except ValueError as e:
         raise LocalaiError(f"{e}. Fix the environment variable or unset it.") from e
+    if not os.environ.get("LOCALAI_PORT"):
+        # Without LOCALAI_PORT, talk to the daemon of this data dir on whatever port it uses.
+        port = daemonctl.running_port(settings)
+        if port is not None:
+            settings = settings.with_overrides(port=port)
     ctx.obj = CliState(settings=settings, token=token, no_color=no_color)
     ctx.call_on_close(ctx.obj.close)
 

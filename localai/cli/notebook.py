@@ -25,6 +25,7 @@ from localai.cli import (
     render,
     to_json,
 )
+from localai.cli.images import ensure_image_built
 from localai.errors import InvalidState
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def build_spec(
         resources["flavor"] = flavor
     if gpu is not None:
         resources["gpu"] = gpu
-    elif cpu is not None:
+    if cpu is not None and not gpu:
         resources["cpu"] = cpu
 
     env: dict[str, Any] = {"frameworkId": framework}
@@ -111,7 +112,7 @@ def notebook_group() -> None:
 @notebook_group.command("run")
 @click.argument("framework")
 @click.argument("editor")
-@click.option("-g", "--gpu", type=click.IntRange(min=1),
+@click.option("-g", "--gpu", type=click.IntRange(min=0),
               help="Number of GPUs. Without --gpu and --cpu the daemon gives one GPU "
                    "when one is free, else one CPU.")
 @click.option("-c", "--cpu", type=click.IntRange(min=1),
@@ -128,6 +129,10 @@ def notebook_group() -> None:
               help="Environment variable of the notebook; repeat for several.")
 @click.option("--unsecure-http", is_flag=True,
               help="Serve the notebook URL to anyone, without authentication.")
+@click.option("--build", "build_image", is_flag=True,
+              help="First build the notebook image in the local Docker engine if it is "
+                   "missing, printing the build progress on stderr. The build trusts the "
+                   "CA bundle named by $LOCALAI_CA_BUNDLE.")
 @output_option("Print the notebook as JSON or YAML. [default: yaml]")
 @api_options
 @pass_state
@@ -143,6 +148,7 @@ def run_command(
     labels: list[tuple[str, str]],
     envvars: list[tuple[str, str]],
     unsecure_http: bool,
+    build_image: bool,
     output: str | None,
 ) -> None:
     """Run a notebook of FRAMEWORK with EDITOR and print it.
@@ -163,6 +169,9 @@ def run_command(
         envvars=envvars,
         unsecure_http=unsecure_http,
     )
+    if build_image:
+        ensure_image_built(state.settings, framework, editor, framework_version,
+                           echo=lambda line: click.echo(line, err=True))
     notebook = state.client().notebooks_create(spec)
     _print_object(notebook, output)
 

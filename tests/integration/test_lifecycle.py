@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from typing import Any
 
 import docker
 import pytest
@@ -13,7 +14,7 @@ from tests.integration.conftest import DATA_DIR_LABEL, Daemon, wait_until
 pytestmark = pytest.mark.integration
 
 
-def containers_of(client: docker.DockerClient, daemon: Daemon) -> list[docker.models.containers.Container]:
+def containers_of(client: docker.DockerClient, daemon: Daemon) -> list[Any]:
     selector = {"label": f"{DATA_DIR_LABEL}={daemon.data_dir.resolve()}"}
     return list(client.containers.list(all=True, filters=selector))
 

@@ -168,11 +168,19 @@ def test_run_needs_editor(api: FakeApi) -> None:
     assert result.stderr.endswith("Error: Missing argument 'EDITOR'.\n")
 
 
-def test_run_rejects_zero_gpu(api: FakeApi) -> None:
-    result = run("notebook", "run", "--gpu", "0", "pytorch", "vscode")
+def test_run_zero_gpu_keeps_cpu(api: FakeApi) -> None:
+    api.reply("POST", "/v1/notebook", body=FIRST)
+    result = run("notebook", "run", "--gpu", "0", "--cpu", "2", "pytorch", "vscode")
+
+    assert result.exit_code == 0, result.stderr
+    assert api.requests[0].body["resources"] == {"gpu": 0, "cpu": 2}
+
+
+def test_run_rejects_negative_gpu(api: FakeApi) -> None:
+    result = run("notebook", "run", "--gpu", "-1", "pytorch", "vscode")
 
     assert result.exit_code == 2
-    assert "Invalid value for '-g' / '--gpu': 0 is not in the range x>=1." in result.stderr
+    assert "Invalid value for '-g' / '--gpu': -1 is not in the range x>=0." in result.stderr
 
 
 def test_run_passes_server_message(api: FakeApi) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from localai.client import ApiError, Client, DaemonNotRunning
+from localai.errors import InvalidRequest
 
 
 @dataclass
@@ -303,3 +304,19 @@ def test_refused_connection_names_url() -> None:
     assert caught.value.message == (
         f"No localai daemon answers at {url}. Start it with: localai daemon start"
     )
+
+
+@pytest.mark.parametrize("bad_id", ["", ".", ".."])
+def test_ids_that_are_no_path_segment_are_rejected(fake_api: FakeApi, client: Client,
+                                                   bad_id: str) -> None:
+    with pytest.raises(InvalidRequest, match="Invalid id"):
+        client.notebook_get(bad_id)
+    assert fake_api.requests == []
+
+
+def test_ids_are_encoded_as_one_segment(fake_api: FakeApi, client: Client) -> None:
+    fake_api.reply("DELETE", "/v1/notebook/..%2Ftoken%2Fabc", status=404,
+                   body={"message": "not found"})
+    with pytest.raises(ApiError):
+        client.notebook_delete("../token/abc")
+    assert fake_api.requests[0].path == "/v1/notebook/..%2Ftoken%2Fabc"
