@@ -173,6 +173,8 @@ class NotebookSpec:
     labels: dict[str, str] = field(default_factory=dict)
     unsecure_http: bool = False
     env_vars: list[EnvVar] = field(default_factory=list)
+    timeout_auto_restart: bool | None = None
+    """Accepted and reported like the cloud's; localai notebooks have no 7-day timeout."""
 
     def to_api(self) -> JsonDict:
         data: JsonDict = {
@@ -185,6 +187,8 @@ class NotebookSpec:
         }
         if self.env_vars:
             data["envVars"] = [{"name": v.name, "value": v.value} for v in self.env_vars]
+        if self.timeout_auto_restart is not None:
+            data["timeoutAutoRestart"] = self.timeout_auto_restart
         return data
 
 

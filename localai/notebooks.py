@@ -241,6 +241,8 @@ class NotebookService:
             labels=labels,
             unsecure_http=validation.optional_bool(body.get("unsecureHttp"), "unsecureHttp"),
             env_vars=validation.parse_env_vars(body.get("envVars")),
+            timeout_auto_restart=_optional_flag(body.get("timeoutAutoRestart"),
+                                                "timeoutAutoRestart"),
         )
 
     # Start -----------------------------------------------------------------
@@ -545,7 +547,9 @@ class NotebookService:
             if body.get("unsecureHttp") is not None:
                 spec.unsecure_http = validation.optional_bool(body["unsecureHttp"], "unsecureHttp")
             if body.get("timeoutAutoRestart") is not None:
-                validation.optional_bool(body["timeoutAutoRestart"], "timeoutAutoRestart")
+                spec.timeout_auto_restart = validation.optional_bool(
+                    body["timeoutAutoRestart"], "timeoutAutoRestart"
+                )
             self._save(notebook)
         log.info("notebook %s: spec edited", notebook_id)
 
@@ -570,6 +574,8 @@ class NotebookService:
             words += ["--envvar", f"{var.name}={var.value}"]
         if spec.unsecure_http:
             words.append("--unsecure-http")
+        if spec.timeout_auto_restart is not None:
+            words += ["--restart-on-timeout", str(spec.timeout_auto_restart).lower()]
         words += [spec.env.framework_id, spec.env.editor_id]
         return shlex.join(words)
 
@@ -685,6 +691,10 @@ class NotebookService:
 def principal_labels(principal: Principal) -> dict[str, str]:
     """Return the labels a notebook needs to be in the principal's scope."""
     return dict(principal.label_selector)
+
+
+def _optional_flag(raw: Any, field: str) -> bool | None:
+    return None if raw is None else validation.optional_bool(raw, field)
 
 
 def _parse_env(env_body: dict[str, Any]) -> NotebookEnv:

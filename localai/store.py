@@ -308,6 +308,7 @@ def _spec_to_document(spec: NotebookSpec) -> JsonDict:
         "labels": dict(spec.labels),
         "unsecure_http": spec.unsecure_http,
         "env_vars": [{"name": var.name, "value": var.value} for var in spec.env_vars],
+        "timeout_auto_restart": spec.timeout_auto_restart,
     }
 
 
@@ -324,6 +325,7 @@ def _spec_from_document(document: JsonDict) -> NotebookSpec:
         labels=dict(document["labels"]),
         unsecure_http=document["unsecure_http"],
         env_vars=[EnvVar(name=var["name"], value=var["value"]) for var in document["env_vars"]],
+        timeout_auto_restart=document.get("timeout_auto_restart"),
     )
 
 

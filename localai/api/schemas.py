@@ -141,6 +141,7 @@ SCHEMAS: dict[str, JsonDict] = {
                                "editorId": STRING},
             },
             "envVars": {"type": "array", "items": ref("EnvVar")},
+            "timeoutAutoRestart": BOOLEAN,
         },
     },
     "Notebook": {
