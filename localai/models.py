@@ -216,7 +216,10 @@ class NotebookStatus:
 
     def to_api(self, at_ns: int) -> JsonDict:
         data: JsonDict = {
-            "lastTransitionDate": format_timestamp(self.last_transition_ns),
+            # The 2021 service left this null in every state, and `notebook get`
+            # prints it as the first "Transitioned At" line; the time is kept
+            # internally for durations.
+            "lastTransitionDate": None,
             "infos": self.infos,
             "state": self.state.value,
             "duration": self.duration(at_ns),
@@ -262,6 +265,16 @@ class Notebook:
             "spec": self.spec.to_api(),
             "status": self.status.to_api(moment),
         }
+
+    @property
+    def scope_labels(self) -> dict[str, str]:
+        """Labels that token selectors match: the user's plus the platform's ``ovh/`` ones.
+
+        ``ovh/id`` and ``ovh/type`` let a selector name one notebook. They are
+        not part of ``spec.labels`` in the API, because the 2021 service did not
+        show them and ``notebook run`` must print what it printed.
+        """
+        return {**self.spec.labels, "ovh/id": self.id, "ovh/type": "notebook"}
 
     @property
     def monitoring_from_ms(self) -> int:

@@ -112,7 +112,7 @@ class NotebookService:
             state=notebook.status.state,
             upstream=("127.0.0.1", port) if running and port is not None else None,
             unsecure_http=notebook.spec.unsecure_http,
-            labels=dict(notebook.spec.labels),
+            labels=notebook.scope_labels,
         )
 
     def _save(self, notebook: Notebook) -> None:
@@ -154,13 +154,13 @@ class NotebookService:
 
     def get(self, principal: Principal, notebook_id: str) -> Notebook:
         notebook = self._load(notebook_id)
-        if not principal.covers(notebook.spec.labels):
+        if not principal.covers(notebook.scope_labels):
             raise Forbidden(f"This token does not give access to notebook {notebook_id}.")
         return notebook
 
     def list(self, principal: Principal) -> list[Notebook]:
         """Return the notebooks in the principal's scope, oldest first."""
-        return [nb for nb in self._store.list_notebooks() if principal.covers(nb.spec.labels)]
+        return [nb for nb in self._store.list_notebooks() if principal.covers(nb.scope_labels)]
 
     # Create ----------------------------------------------------------------
 
@@ -182,9 +182,8 @@ class NotebookService:
 
         moment = now_ns()
         notebook_id = str(uuid.uuid4())
-        # The platform's own labels, so a selector such as ovh/id=<id> names one notebook.
-        spec.labels.update({"ovh/id": notebook_id, "ovh/type": "notebook"})
-        if not principal.covers(spec.labels):
+        platform = {"ovh/id": notebook_id, "ovh/type": "notebook"}
+        if not principal.covers({**spec.labels, **platform}):
             raise Forbidden(
                 "This token's label selector names platform labels of another notebook, so a "
                 "notebook it creates would be out of its scope."
@@ -537,9 +536,7 @@ class NotebookService:
                 spec.resources = self.planner.plan(body["resources"], runtime)
             if body.get("labels") is not None:
                 labels = validation.parse_labels(body["labels"])
-                labels.update({k: v for k, v in spec.labels.items()
-                               if validation.is_platform_label(k)})
-                if not principal.covers(labels):
+                if not principal.covers(_with_platform(notebook, labels)):
                     raise Forbidden(
                         f"This change would take notebook {notebook_id} out of the token's scope."
                     )
@@ -604,7 +601,7 @@ class NotebookService:
                 labels.pop(name, None)
             else:
                 labels[name] = value
-            if not principal.covers(labels):
+            if not principal.covers(_with_platform(notebook, labels)):
                 raise Forbidden(
                     f"This change would take notebook {notebook_id} out of the token's scope."
                 )
@@ -679,9 +676,9 @@ class NotebookService:
                 runtime.stop(notebook_id)
 
     def _check_operate(self, principal: Principal, notebook: Notebook) -> None:
-        if not principal.covers(notebook.spec.labels):
+        if not principal.covers(notebook.scope_labels):
             raise Forbidden(f"This token does not give access to notebook {notebook.id}.")
-        if not principal.may_operate(notebook.spec.labels):
+        if not principal.may_operate(notebook.scope_labels):
             raise Forbidden(
                 f"A token with the read role cannot change notebook {notebook.id}; "
                 "use an operator token."
@@ -691,6 +688,11 @@ class NotebookService:
 def principal_labels(principal: Principal) -> dict[str, str]:
     """Return the labels a notebook needs to be in the principal's scope."""
     return dict(principal.label_selector)
+
+
+def _with_platform(notebook: Notebook, labels: dict[str, str]) -> dict[str, str]:
+    """Return ``labels`` with the notebook's platform labels, as selectors see them."""
+    return {**labels, "ovh/id": notebook.id, "ovh/type": "notebook"}
 
 
 def _optional_flag(raw: Any, field: str) -> bool | None:

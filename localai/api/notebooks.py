@@ -86,7 +86,8 @@ def _filter(notebooks: list[Notebook]) -> list[Notebook]:
     selector = request.args.get("labelSelector")
     if selector:
         pairs = validation.parse_selector(selector)
-        notebooks = [nb for nb in notebooks if all(nb.spec.labels.get(k) == v for k, v in pairs)]
+        notebooks = [nb for nb in notebooks
+                     if all(nb.scope_labels.get(k) == v for k, v in pairs)]
 
     for name, keep in (("updatedAfter", True), ("updatedBefore", False)):
         raw = request.args.get(name)

@@ -303,9 +303,7 @@ def test_new_returns_full_notebook(client: AuthenticatedClient, sdk_daemon: Daem
     assert notebook.user == sdk_daemon.credentials["username"]
     assert notebook.created_at == notebook.updated_at
     assert notebook.spec.name == "sdk-demo"
-    assert labels_of(notebook) == {
-        "team": "vision", "ovh/id": notebook_id, "ovh/type": "notebook"
-    }
+    assert labels_of(notebook) == {"team": "vision"}
     assert notebook.spec.resources.cpu == 2
     assert notebook.spec.resources.gpu == 0
     assert notebook.spec.resources.gpu_model is None
@@ -361,9 +359,7 @@ def test_new_drops_user_platform_labels(client: AuthenticatedClient) -> None:
     assert response.status_code == 200, response.content
     notebook = response.parsed
     assert isinstance(notebook, Notebook)
-    assert labels_of(notebook) == {
-        "a": "b", "ovh/id": str(notebook.id), "ovh/type": "notebook"
-    }
+    assert labels_of(notebook) == {"a": "b"}
 
 
 def test_new_keeps_timeout_auto_restart(client: AuthenticatedClient) -> None:
@@ -705,19 +701,17 @@ def test_edit_labels_replaces_user_labels(client: AuthenticatedClient, fresh: No
 
     assert response.status_code == 204, response.content
     assert response.parsed is None
-    assert labels_of(fetch_notebook(client, str(fresh.id))) == {
-        "owner": "alice", "ovh/id": str(fresh.id), "ovh/type": "notebook"
-    }
+    assert labels_of(fetch_notebook(client, str(fresh.id))) == {"owner": "alice"}
 
 
-def test_edit_labels_keeps_platform_labels(client: AuthenticatedClient, fresh: Notebook) -> None:
+def test_edit_labels_drops_platform_labels(client: AuthenticatedClient, fresh: Notebook) -> None:
     labels = NotebookSpecUpdateLabelsType0.from_dict({"ovh/id": "forged", "team": "vision"})
     response = notebook_edit.sync_detailed(
         str(fresh.id), client=client, body=NotebookSpecUpdate(labels=labels)
     )
 
     assert response.status_code == 204, response.content
-    assert labels_of(fetch_notebook(client, str(fresh.id)))["ovh/id"] == str(fresh.id)
+    assert labels_of(fetch_notebook(client, str(fresh.id))) == {"team": "vision"}
 
 
 def test_edit_unsecure_http(client: AuthenticatedClient, sdk_daemon: Daemon,

@@ -190,13 +190,13 @@ def test_cli_command_bad_spec_is_400(client: FlaskClient) -> None:
     assert response.status_code == 400
 
 
-def test_edit_labels_keeps_platform_labels(client: FlaskClient) -> None:
+def test_edit_labels_replaces_user_labels(client: FlaskClient) -> None:
     notebook = create(client, labels={"team": "vision"})
     response = client.put(f"/v1/notebook/{notebook['id']}", json={"labels": {"stage": "dev"}},
                           headers=AUTH)
     assert response.status_code == 204
     labels = client.get(f"/v1/notebook/{notebook['id']}", headers=AUTH).get_json()["spec"]["labels"]
-    assert labels == {"stage": "dev", "ovh/id": notebook["id"], "ovh/type": "notebook"}
+    assert labels == {"stage": "dev"}
 
 
 def test_edit_resources_while_running_is_400(client: FlaskClient) -> None:
@@ -272,3 +272,14 @@ def test_missing_env_is_400(client: FlaskClient) -> None:
 def test_repeated_single_query_is_400(client: FlaskClient) -> None:
     response = client.get("/v1/notebook?page=1&page=2", headers=AUTH)
     assert response.status_code == 400
+
+
+def test_selector_matches_platform_labels(client: FlaskClient) -> None:
+    notebook = create(client)
+    create(client)
+    body = client.get(f"/v1/notebook?labelSelector=ovh/id={notebook['id']}", headers=AUTH)
+    assert [nb["id"] for nb in body.get_json()["items"]] == [notebook["id"]]
+
+
+def test_new_notebook_shows_no_platform_labels(client: FlaskClient) -> None:
+    assert create(client)["spec"]["labels"] == {}

@@ -303,7 +303,8 @@ def test_resource_limits(service: NotebookService, runtime: FakeRuntime,
 def test_platform_labels_are_dropped(service: NotebookService,
                                      answering: dict[int, bool]) -> None:
     notebook = service.create(USER, {**SPEC, "labels": {"ovh/id": "x", "team": "vision"}})
-    assert notebook.spec.labels == {
+    assert notebook.spec.labels == {"team": "vision"}
+    assert notebook.scope_labels == {
         "team": "vision", "ovh/id": notebook.id, "ovh/type": "notebook",
     }
 
