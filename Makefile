@@ -13,7 +13,7 @@ EDITOR ?= jupyterlab
 CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 PYTEST_ARGS ?=
 
-.PHONY: notebook test unit lint venv host clean-containers
+.PHONY: notebook test unit lint venv host test-host
 
 $(BIN)/localai: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,17 @@ venv: $(BIN)/localai
 
 host:
 	scripts/ensure-docker
-	scripts/ensure-host-packages
+	scripts/ensure-host-packages debootstrap
+
+# The browser tests drive Debian's Chromium; the isolation tests read addresses with ip.
+test-host: host
+	scripts/ensure-host-packages chromium ip:iproute2
 
 notebook: venv host
 	LOCALAI_CA_BUNDLE=$(CA_BUNDLE) FRAMEWORK=$(FRAMEWORK) EDITOR=$(EDITOR) \
 		PATH=$(abspath $(BIN)):$$PATH scripts/quickstart
 
-test: venv host
+test: venv test-host
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: venv
