@@ -1,8 +1,11 @@
 """Frameworks, versions and editors that notebooks can run, and their image names.
 
-Each framework version names the official image it builds on where a
-registry is reachable; hosts without one build the same framework from
-Debian packages on a local Debian base (see ``images/``).
+The framework ids, names and documentation URLs are the cloud's. Each
+framework has one Dockerfile folder, ``images/frameworks/<id>/``, and each of
+its versions names the official image that folder builds on where a registry
+is reachable. Hosts without a registry build the framework on the local
+Debian base from Debian packages and PyPI wheels, except frameworks whose
+``local_recipe`` is False (see ``images/README.md``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class FrameworkVersion:
 
     version: str
     base_image: str
+    """Official image of this version; ``--base-image official`` builds on it."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,19 @@ class Framework:
     python_module: str
     """Module that ``import`` must find inside a notebook of this framework."""
     saved_paths: tuple[str, ...] = ("/workspace",)
+    extra_modules: tuple[str, ...] = ()
+    """Other modules that the framework's images contain."""
+    local_recipe: bool = True
+    """Whether the framework's Dockerfile can install it on the local Debian base."""
 
     @property
     def default_version(self) -> str:
         return self.versions[0].version
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """Return every module that ``import`` must find in the framework's images."""
+        return (self.python_module, *self.extra_modules)
 
     def find_version(self, version: str) -> FrameworkVersion:
         for candidate in self.versions:
@@ -80,6 +93,10 @@ class Editor:
         }
 
 
+# Official images: the CUDA builds of each project where it publishes one.
+# scikit-learn publishes no image and runs on the CPU only, so its versions
+# build on Docker's official Python image. "one-for-all" is OVHcloud's own
+# image; its version is OVHcloud's image tag, not a framework version.
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework(
         id="pytorch",
@@ -93,6 +110,66 @@ FRAMEWORKS: tuple[Framework, ...] = (
         ),
         python_module="torch",
     ),
+    Framework(
+        id="tensorflow",
+        name="Tensorflow",
+        description="An end-to-end open source platform for machine learning",
+        doc_url="https://www.tensorflow.org/api_docs",
+        versions=(
+            FrameworkVersion("2.17.0", "tensorflow/tensorflow:2.17.0-gpu"),
+            FrameworkVersion("2.16.1", "tensorflow/tensorflow:2.16.1-gpu"),
+            FrameworkVersion("2.15.0", "tensorflow/tensorflow:2.15.0-gpu"),
+        ),
+        python_module="tensorflow",
+    ),
+    Framework(
+        id="huggingface",
+        name="Hugging Face Transformers",
+        description="Pretrained models for text, vision and audio, with PyTorch",
+        doc_url="https://huggingface.co/transformers/",
+        versions=(
+            FrameworkVersion("4.41.2", "huggingface/transformers-pytorch-gpu:4.41.2"),
+            FrameworkVersion("4.35.2", "huggingface/transformers-pytorch-gpu:4.35.2"),
+            FrameworkVersion("4.28.1", "huggingface/transformers-pytorch-gpu:4.28.1"),
+        ),
+        python_module="transformers",
+        extra_modules=("torch",),
+    ),
+    Framework(
+        id="sklearn",
+        name="Scikit-learn",
+        description="Machine learning in Python: classification, regression and clustering",
+        doc_url="https://scikit-learn.org/stable/",
+        versions=(
+            FrameworkVersion("1.5.2", "python:3.11-slim-bookworm"),
+            FrameworkVersion("1.4.2", "python:3.11-slim-bookworm"),
+            FrameworkVersion("1.3.2", "python:3.11-slim-bookworm"),
+        ),
+        python_module="sklearn",
+    ),
+    Framework(
+        id="conda",
+        name="Miniconda",
+        description="A minimal installer of conda, the package and environment manager",
+        doc_url="https://docs.conda.io/",
+        versions=(
+            FrameworkVersion("24.7.1", "continuumio/miniconda3:24.7.1-0"),
+            FrameworkVersion("24.1.2", "continuumio/miniconda3:24.1.2-0"),
+        ),
+        python_module="conda",
+        # conda comes only from the Miniconda installer or Anaconda's servers,
+        # neither of which is a Debian or PyPI package.
+        local_recipe=False,
+    ),
+    Framework(
+        id="one-for-all",
+        name="One image to rule them all",
+        description="PyTorch, TensorFlow, Hugging Face Transformers and scikit-learn in one image",
+        doc_url=None,
+        versions=(FrameworkVersion("v98", "ovhcom/ai-training-one-for-all:v98"),),
+        python_module="torch",
+        extra_modules=("tensorflow", "transformers", "sklearn"),
+    ),
 )
 
 EDITORS: tuple[Editor, ...] = (
@@ -102,6 +179,14 @@ EDITORS: tuple[Editor, ...] = (
         description="Web-based interactive development environment for notebooks and code",
         doc_url="https://jupyterlab.readthedocs.io/en/stable/",
         version="4",
+    ),
+    Editor(
+        id="vscode",
+        name="VSCode",
+        description="Visual Studio Code in the browser, served by code-server",
+        doc_url="https://code.visualstudio.com/docs",
+        # The code-server release that images/editors/vscode installs.
+        version="4.139.1",
     ),
 )
 

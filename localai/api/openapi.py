@@ -104,12 +104,14 @@ OPERATIONS: dict[str, Operation] = {
                                     {200: "Token", **READ_ERRORS}),
     "tokens.delete_token": Operation("Delete an app token", "token",
                                      {204: None, **READ_ERRORS}),
-    "capabilities.list_frameworks": Operation("List frameworks", "capabilities",
-                                              {200: "NotebookFramework[]", 401: "Error"}),
+    "capabilities.list_frameworks": Operation(
+        "List frameworks", "capabilities", {200: "NotebookFramework[]", 401: "Error"},
+        query=(Query("compatibleWithEditor", {"type": "string"}, "editor id"),)),
     "capabilities.get_framework": Operation("Get a framework", "capabilities",
                                             {200: "NotebookFramework", **READ_ERRORS}),
-    "capabilities.list_editors": Operation("List editors", "capabilities",
-                                           {200: "NotebookEditor[]", 401: "Error"}),
+    "capabilities.list_editors": Operation(
+        "List editors", "capabilities", {200: "NotebookEditor[]", 401: "Error"},
+        query=(Query("compatibleWithFramework", {"type": "string"}, "framework id"),)),
     "capabilities.get_editor": Operation("Get an editor", "capabilities",
                                          {200: "NotebookEditor", **READ_ERRORS}),
     "flavors.list_flavors": Operation("List flavors", "capabilities",

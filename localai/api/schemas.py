@@ -200,6 +200,7 @@ SCHEMAS: dict[str, JsonDict] = {
             "docUrl": nullable(STRING), "logoUrl": nullable(STRING),
             "versions": {"type": "array", "items": STRING},
             "savedPaths": {"type": "array", "items": STRING},
+            "built": nullable({"type": "object"}),
         },
     },
     "NotebookEditor": {
@@ -208,6 +209,7 @@ SCHEMAS: dict[str, JsonDict] = {
             "id": STRING, "name": STRING, "description": nullable(STRING),
             "docUrl": nullable(STRING), "logoUrl": nullable(STRING),
             "versions": {"type": "array", "items": STRING},
+            "built": nullable({"type": "object"}),
         },
     },
     "CapabilityNotebookEditor": {

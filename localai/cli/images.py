@@ -1,4 +1,4 @@
-"""``localai images``: build and list notebook images in the local Docker engine.
+"""``localai images``: build, list and prune notebook images in the local Docker engine.
 
 These commands talk to Docker directly through ``localai.runtime``, not
 through the daemon, so they work before the daemon is started.
@@ -6,6 +6,7 @@ through the daemon, so they work before the daemon is started.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +18,18 @@ from localai.cli import AliasedGroup, CliState, to_json
 from localai.cli.render import table
 from localai.config import Settings, load_settings
 from localai.runtime import connect
+from localai.runtime.base import BASE_IMAGE
 from localai.runtime.images import (
     LOCAL_BASE,
     OFFICIAL_BASE,
     BuildEvent,
     EventKind,
     ImageInfo,
+    PrunedImage,
     build_notebook_image,
+    image_exists,
     list_notebook_images,
+    prune_images,
 )
 
 # Instructions longer than this are cut in the progress display.
@@ -41,11 +46,12 @@ CA_BUNDLE_HELP = (
     "notebook, for hosts behind a TLS-inspecting proxy. It must contain every CA needed, "
     "for example /etc/ssl/certs/ca-certificates.crt. Default: $LOCALAI_CA_BUNDLE, else none."
 )
+CA_BUNDLE_VARIABLE = "LOCALAI_CA_BUNDLE"
 
 
 @click.group("images", cls=AliasedGroup)
 def images_group() -> None:
-    """Build and list notebook images in the local Docker engine."""
+    """Build, list and prune notebook images in the local Docker engine."""
 
 
 @images_group.command("build")
@@ -54,7 +60,7 @@ def images_group() -> None:
 @click.option("--framework-version", "version", metavar="VERSION",
               help="Framework version to build. Default: the framework's default version.")
 @click.option("--base-image", metavar="IMAGE|official|local", help=BASE_IMAGE_HELP)
-@click.option("--ca-bundle", metavar="FILE", envvar="LOCALAI_CA_BUNDLE",
+@click.option("--ca-bundle", metavar="FILE", envvar=CA_BUNDLE_VARIABLE,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help=CA_BUNDLE_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Print the output of every build step.")
 @click.pass_context
@@ -96,6 +102,84 @@ def list_command(ctx: click.Context, output: str | None) -> None:
     ]
     click.echo(table(["IMAGE", "FRAMEWORK", "VERSION", "EDITOR", "SIZE", "CREATED"], rows),
                nl=False)
+
+
+@images_group.command("prune")
+@click.option("--base", "include_base", is_flag=True,
+              help=f"Also delete the local Debian base image {BASE_IMAGE}, which the next "
+                   "build on it recreates with debootstrap.")
+@click.option("--dry-run", is_flag=True, help="List the images that would be deleted.")
+@click.option("-f", "--force", is_flag=True, help="Delete without asking for confirmation.")
+@click.pass_context
+def prune_command(ctx: click.Context, include_base: bool, dry_run: bool, force: bool) -> None:
+    """Delete the localai images that no container uses.
+
+    Deletes the notebook and framework images tagged under the image prefix
+    and the untagged images that builds left behind, all carrying the label
+    ai.localai.managed=true; images without that label are never touched.
+    Images of existing containers stay, stopped ones included. A stopped
+    notebook whose container is gone needs its image built again to start.
+    """
+    settings = _settings(ctx)
+    client = connect()
+    planned = prune_images(client, settings.image_prefix, include_base=include_base,
+                           dry_run=True)
+    if not planned:
+        click.echo(f"No unused localai images under the prefix {settings.image_prefix}.")
+        return
+
+    click.echo("Unused localai images:")
+    for image in planned:
+        click.echo(f"  {image.reference}")
+    if dry_run:
+        return
+    if not force:
+        click.confirm(f"Delete these {len(planned)} images?", abort=True)
+
+    removed = prune_images(client, settings.image_prefix, include_base=include_base)
+    for image in removed:
+        click.echo(_pruned_line(image))
+    refused = len(planned) - len(removed)
+    if refused:
+        click.echo(f"Kept {refused} images that the Docker engine refused to delete, because a "
+                   "container or another image started using them.")
+
+
+def _pruned_line(image: PrunedImage) -> str:
+    if image.deleted:
+        return f"Deleted {image.reference} ({image.id})"
+    return f"Untagged {image.reference} ({image.id}); another image still uses its layers"
+
+
+def ensure_image_built(settings: Settings, framework_id: str, editor_id: str,
+                       version: str | None, echo: Callable[[str], object]) -> str:
+    """Build the notebook image of a combination unless the engine has it; return its tag.
+
+    The build uses the automatic base choice and the CA bundle named by
+    ``$LOCALAI_CA_BUNDLE``, and reports progress through ``echo``.
+    """
+    framework = catalog.get_framework(framework_id)
+    catalog.get_editor(editor_id)
+    version = version or framework.default_version
+    framework.find_version(version)
+    tag = catalog.image_tag(settings.image_prefix, framework.id, editor_id, version)
+
+    client = connect()
+    if image_exists(client, tag):
+        return tag
+
+    echo(f"The image {tag} is not built; building it first.")
+    ca_bundle = os.environ.get(CA_BUNDLE_VARIABLE) or None
+    started = time.monotonic()
+    info = build_notebook_image(
+        client, framework.id, editor_id, version,
+        prefix=settings.image_prefix, base_image=None,
+        ca_bundle=Path(ca_bundle) if ca_bundle else None,
+        progress=ProgressDisplay(echo, verbose=False),
+    )
+    echo(f"Built {info.tag} ({format_size(info.size)}) in "
+         f"{format_duration(time.monotonic() - started)}")
+    return info.tag
 
 
 def _settings(ctx: click.Context) -> Settings:

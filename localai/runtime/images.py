@@ -9,6 +9,10 @@ is turned into ``BuildEvent`` reports as it streams.
 Base selection never contacts a registry unless the user asks for it: by
 default the official framework image is used only when the engine already
 has it, and otherwise the local Debian base (see ``localai.runtime.base``).
+Frameworks without a recipe for that base, such as conda, then fail with
+an error that names ``--base-image official``.
+
+``prune_images`` deletes the images of this module that no container uses.
 """
 
 from __future__ import annotations
@@ -52,12 +56,14 @@ __all__ = [
     "BuildStage",
     "EventKind",
     "ImageInfo",
+    "PrunedImage",
     "build_notebook_image",
     "choose_base",
     "framework_image_tag",
     "image_exists",
     "list_notebook_images",
     "prepare_context",
+    "prune_images",
     "remove_dangling_images",
 ]
 
@@ -68,6 +74,8 @@ FRAMEWORK_VERSION_LABEL = "ai.localai.framework-version"
 INSTALLED_VERSION_LABEL = "ai.localai.framework-installed-version"
 EDITOR_LABEL = "ai.localai.editor"
 BASE_IMAGE_LABEL = "ai.localai.base-image"
+BUILD_CACHE_LABEL = "ai.localai.build-cache"
+"""Label of the first stage of a multi-stage editor Dockerfile; its value is the editor id."""
 
 OFFICIAL_BASE = "official"
 """``--base-image`` value that selects the framework version's official image."""
@@ -76,7 +84,13 @@ LOCAL_BASE = "local"
 """``--base-image`` value that selects the local Debian base image."""
 
 CA_BUNDLE_NAME = "ca-bundle.crt"
-"""File name of the CA bundle in a framework build context; empty when none is given."""
+"""File name of the CA bundle in a build context; empty when none is given."""
+
+COMMON_DIR_NAME = "common"
+"""Folder beside the Dockerfile folders whose files every build context gets."""
+
+FRAMEWORK_VERSION_ARG = "FRAMEWORK_VERSION"
+"""Build argument of framework Dockerfiles: the catalogue version being built."""
 
 # The framework image writes the version of the installed framework here.
 INSTALLED_VERSION_FILE = "/etc/localai/framework-version"
@@ -94,6 +108,11 @@ _IGNORED_LINES = (" ---> Running in ", "Removing intermediate container ",
 _CERTIFICATE_FAILURES = (
     "CERTIFICATE_VERIFY_FAILED", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
 )
+
+# Maximum time, in seconds, that a build step may print nothing before the
+# build call gives up. A step is silent while pip or npm downloads a large
+# package or a compiler runs, which can outlast the client's 60 s default.
+BUILD_READ_TIMEOUT = 3600
 
 # Instructions are cut to this length in error messages.
 _MAX_INSTRUCTION_CHARS = 120
@@ -146,14 +165,20 @@ class BaseChoice:
 
 
 def choose_base(
-    requested: str | None, official_image: str, is_present: Callable[[str], bool]
+    requested: str | None,
+    official_image: str,
+    is_present: Callable[[str], bool],
+    framework: catalog.Framework | None = None,
 ) -> BaseChoice:
     """Pick the base image of a framework build.
 
     ``requested`` is None for automatic selection, ``official``, ``local`` or
     an image name. Only an explicit choice can make the engine pull an image.
+    Raises ImageBuildError when the choice falls on the local Debian base and
+    ``framework`` has no recipe for it.
     """
     if requested == LOCAL_BASE:
+        _require_local_recipe(framework, official_image, requested=True)
         return BaseChoice(BASE_IMAGE, True, f"Building on the local Debian base {BASE_IMAGE}.")
     if requested == OFFICIAL_BASE:
         return BaseChoice(
@@ -172,12 +197,32 @@ def choose_base(
             official_image, False,
             f"Building on the official image {official_image}, which the engine has.",
         )
+    _require_local_recipe(framework, official_image, requested=False)
     return BaseChoice(
         BASE_IMAGE, True,
         f"The official image {official_image} is not in the Docker engine, and localai "
         f"pulls images only when asked. Building on the local Debian base {BASE_IMAGE}, "
-        "with the framework from Debian packages. Pass --base-image official to pull "
-        "and use the official image.",
+        "with the framework from Debian packages and PyPI. Pass --base-image official to "
+        "pull and use the official image.",
+    )
+
+
+def _require_local_recipe(framework: catalog.Framework | None, official_image: str,
+                          requested: bool) -> None:
+    """Raise ImageBuildError when ``framework`` cannot be built on the local Debian base.
+
+    ``requested`` is True when the user asked for the local base, False when
+    the automatic choice fell on it because the engine lacks the official image.
+    """
+    if framework is None or framework.local_recipe:
+        return
+    missing = "" if requested else ", and the Docker engine does not have it"
+    raise ImageBuildError(
+        f"{framework.name} ({framework.id}) cannot be built on the local Debian base "
+        f"{BASE_IMAGE}: no Debian package or PyPI wheel installs {framework.python_module}, "
+        f"so its image needs the official image {official_image} from a registry{missing}. "
+        f"Build with --base-image official to pull it, or with --base-image IMAGE naming "
+        f"an image that contains {framework.python_module}."
     )
 
 
@@ -201,12 +246,17 @@ def prepare_context(source: Path, destination: Path, ca_bundle: Path | None) -> 
     """Copy the Dockerfile folder ``source`` into ``destination`` with the CA bundle.
 
     The context always gets ``ca-bundle.crt``, empty when no bundle is given,
-    so that the Dockerfile's COPY works either way.
+    so that the Dockerfile's COPY works either way. The files shared by the
+    Dockerfiles of one kind, in the ``common`` folder beside ``source``, go to
+    the context's ``common`` folder.
     """
     if not (source / "Dockerfile").is_file():
         raise ImageBuildError(f"No Dockerfile in {source}. Check the images/ folder of localai.")
 
     shutil.copytree(source, destination, dirs_exist_ok=True)
+    common = source.parent / COMMON_DIR_NAME
+    if common.is_dir():
+        shutil.copytree(common, destination / COMMON_DIR_NAME, dirs_exist_ok=True)
     bundle = destination / CA_BUNDLE_NAME
     if ca_bundle is None:
         bundle.write_bytes(b"")
@@ -243,7 +293,8 @@ def build_notebook_image(
     clock = Clock()
     started_ns = time.time_ns()
 
-    choice = choose_base(base_image, official_image, lambda tag: image_exists(client, tag))
+    choice = choose_base(base_image, official_image, lambda tag: image_exists(client, tag),
+                         framework)
     progress(BuildEvent(EventKind.NOTICE, BuildStage.BASE, choice.reason, clock.elapsed()))
     if choice.local:
         ensure_base_image(client, progress, clock=clock)
@@ -257,7 +308,7 @@ def build_notebook_image(
     }
     builder = _Builder(client, progress, clock, ca_bundle)
     builder.build(source / "frameworks" / framework.id, framework_tag, choice.image, labels,
-                  BuildStage.FRAMEWORK)
+                  BuildStage.FRAMEWORK, {FRAMEWORK_VERSION_ARG: version})
 
     installed = _read_installed_version(client, framework_tag)
     _report_version_mismatch(framework, version, installed, progress, clock)
@@ -269,7 +320,8 @@ def build_notebook_image(
     builder.build(source / "editors" / editor.id, editor_tag, framework_tag, labels,
                   BuildStage.EDITOR)
 
-    remove_dangling_images(client, started_ns)
+    remove_dangling_images(client, started_ns, keep=builder.used_images,
+                           combination=(framework.id, version, editor.id))
     return _image_info(client.images.get(editor_tag), editor_tag, prefix)
 
 
@@ -415,16 +467,19 @@ class _Builder:
         self._progress = progress
         self._clock = clock
         self._ca_bundle = ca_bundle
+        self.used_images: set[str] = set()
+        """Short ids of every step's image, cached or not, including other build stages."""
 
     def build(self, source: Path, tag: str, base: str, labels: dict[str, str],
-              stage: BuildStage) -> None:
+              stage: BuildStage, buildargs: Mapping[str, str] | None = None) -> None:
         """Build ``source`` as ``tag`` on ``base``."""
         started = self._clock.elapsed()
         self._progress(BuildEvent(EventKind.STAGE, stage, f"Building {tag} on {base}", started))
 
         with tempfile.TemporaryDirectory(prefix="localai-context-") as context:
             prepare_context(source, Path(context), self._ca_bundle)
-            self._run_build(Path(context), tag, base, labels, stage)
+            self._run_build(Path(context), tag, {"BASE_IMAGE": base, **(buildargs or {})},
+                            labels, stage)
 
         built = _image_id(self._client, tag)
         if built is None:
@@ -433,21 +488,26 @@ class _Builder:
         self._progress(BuildEvent(EventKind.DONE, stage, tag, self._clock.elapsed(), layer=built,
                                   duration=self._clock.elapsed() - started))
 
-    def _run_build(self, context: Path, tag: str, base: str, labels: dict[str, str],
-                   stage: BuildStage) -> None:
-        parser = BuildOutputParser(tag, stage, self._clock, self._progress)
+    def _run_build(self, context: Path, tag: str, buildargs: dict[str, str],
+                   labels: dict[str, str], stage: BuildStage) -> None:
+        parser = BuildOutputParser(tag, stage, self._clock, self._record_layer)
         try:
             # rm and forcerm delete the intermediate containers, also after a failed
             # step; pull=False keeps the engine from refreshing images it already has.
             stream: Iterable[Mapping[str, Any]] = self._client.api.build(
-                path=str(context), tag=tag, buildargs={"BASE_IMAGE": base}, labels=labels,
-                rm=True, forcerm=True, pull=False, decode=True,
+                path=str(context), tag=tag, buildargs=buildargs, labels=labels,
+                rm=True, forcerm=True, pull=False, decode=True, timeout=BUILD_READ_TIMEOUT,
             )
             for chunk in stream:
                 parser.feed(chunk)
         except docker.errors.APIError as e:
             raise ImageBuildError(f"Docker rejected the build of {tag}: {e.explanation}") from e
         parser.finish()
+
+    def _record_layer(self, event: BuildEvent) -> None:
+        if event.kind is EventKind.LAYER and event.layer:
+            self.used_images.add(event.layer)
+        self._progress(event)
 
 
 def _image_id(client: docker.DockerClient, tag: str) -> str | None:
@@ -461,24 +521,45 @@ def _short_id(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
 
 
-def remove_dangling_images(client: docker.DockerClient, created_before_ns: int) -> None:
+def remove_dangling_images(client: docker.DockerClient, created_before_ns: int,
+                           keep: Iterable[str] = (),
+                           combination: tuple[str, str, str] | None = None) -> None:
     """Delete our untagged leaf images created before ``created_before_ns``.
 
     A rebuild leaves the image it replaced untagged, and a failed step leaves
     the layers of the steps before it. Deleting a leaf also deletes its
     untagged parents, such as an old framework image under an old editor image.
+    Untagged images of a multi-stage build's first stage stay: they carry
+    ``ai.localai.build-cache=<editor>`` and are the build cache that makes the
+    next build of the same image fast. Only those of ``combination``
+    (framework id, version, editor id) go, because the current build of that
+    image replaced them. The images in ``keep`` (short ids), which the current
+    build used, always stay.
     """
+    keep_ids = set(keep)
     # NOTE: a build of another localai process that started earlier and is still
     # running has an untagged leaf too, and losing it fails that build's next step.
     filters = {"dangling": True, "label": f"{MANAGED_LABEL}=true"}
     for image in client.images.list(filters=filters):
         if parse_timestamp(str(image.attrs["Created"])) >= created_before_ns:
             continue
+        labels = image.labels or {}
+        if _short_id(image.id) in keep_ids or _is_other_build_cache(labels, combination):
+            continue
         try:
             client.images.remove(image.id)
             log.info("Deleted untagged image %s", _short_id(image.id))
         except docker.errors.APIError as e:
             log.debug("Kept untagged image %s: %s", _short_id(image.id), e.explanation)
+
+
+def _is_other_build_cache(labels: Mapping[str, str],
+                          combination: tuple[str, str, str] | None) -> bool:
+    """Return whether the labels mark a build cache of another image than ``combination``."""
+    editor = labels.get(BUILD_CACHE_LABEL)
+    if editor is None:
+        return False
+    return (labels.get(FRAMEWORK_LABEL), labels.get(FRAMEWORK_VERSION_LABEL), editor) != combination
 
 
 def _read_installed_version(client: docker.DockerClient, tag: str) -> str | None:
@@ -535,3 +616,104 @@ def _image_info(image: Any, tag: str, prefix: str) -> ImageInfo:
         installed_version=labels.get(INSTALLED_VERSION_LABEL),
     )
 
+
+@dataclass(frozen=True)
+class PrunedImage:
+    """An image that ``prune_images`` deleted, or would delete in a dry run."""
+
+    reference: str
+    """The tag that was removed, or the short id of an untagged image."""
+    id: str
+    """Short image id: 12 hex digits."""
+    deleted: bool
+    """False when the engine kept the image's layers, because another image builds on it."""
+
+
+def prune_images(client: docker.DockerClient, prefix: str, *, include_base: bool = False,
+                 include_untagged: bool = True, dry_run: bool = False) -> list[PrunedImage]:
+    """Delete the managed images that no container uses; return what was (or would be) removed.
+
+    Candidates carry ``ai.localai.managed=true`` and are either tagged under
+    ``prefix`` (notebook and framework images) or, with ``include_untagged``,
+    untagged: what builds left behind, including the build cache of
+    multi-stage builds. The local Debian base counts only with ``include_base``. Images
+    that a container uses, stopped containers included, stay, and so do their
+    parent images. Images without the managed label are never touched.
+    """
+    in_use = _images_in_use(client)
+    # Removal order: children before parents, so that deleting an image also
+    # deletes the parents that only it used, and a parent is not just untagged.
+    candidates: list[tuple[int, str, str]] = []
+    for image in _managed_images(client):
+        image_id = _short_id(image.id)
+        if image_id in in_use:
+            continue
+        if not image.tags and include_untagged:
+            candidates.append((0, image_id, image_id))
+        rank = 1 if EDITOR_LABEL in (image.labels or {}) else 2
+        candidates.extend(
+            (rank, tag, image_id) for tag in image.tags
+            if tag.startswith(f"{prefix}/") and tag != BASE_IMAGE
+        )
+        if include_base and BASE_IMAGE in image.tags:
+            candidates.append((3, BASE_IMAGE, image_id))
+
+    candidates.sort()
+    if dry_run:
+        return [PrunedImage(reference, image_id, True) for _, reference, image_id in candidates]
+
+    removed: list[PrunedImage] = []
+    for _, reference, image_id in candidates:
+        pruned = _remove_reference(client, reference, image_id)
+        if pruned is not None:
+            removed.append(pruned)
+    return removed
+
+
+def _managed_images(client: docker.DockerClient) -> list[Any]:
+    try:
+        images: list[Any] = client.images.list(filters={"label": f"{MANAGED_LABEL}=true"})
+    except docker.errors.APIError as e:
+        raise RuntimeFailure(f"Docker failed to list images: {e.explanation}") from e
+    return images
+
+
+def _images_in_use(client: docker.DockerClient) -> set[str]:
+    """Return the short ids of the images of all containers and of their parent images."""
+    # The low-level list returns each container's image id without inspecting
+    # the containers one by one, which fails when one is removed meanwhile.
+    try:
+        containers = client.api.containers(all=True)
+    except docker.errors.APIError as e:
+        raise RuntimeFailure(f"Docker failed to list containers: {e.explanation}") from e
+
+    in_use: set[str] = set()
+    pending = [str(container.get("ImageID") or "") for container in containers]
+    while pending:
+        image_id = pending.pop()
+        if not image_id or _short_id(image_id) in in_use:
+            continue
+        in_use.add(_short_id(image_id))
+        try:
+            parent = str(client.api.inspect_image(image_id).get("Parent") or "")
+        except docker.errors.NotFound:
+            continue
+        pending.append(parent)
+    return in_use
+
+
+def _remove_reference(client: docker.DockerClient, reference: str,
+                      image_id: str) -> PrunedImage | None:
+    """Remove a tag or an untagged image; return None when the engine refused."""
+    try:
+        response = client.api.remove_image(reference)
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as e:
+        # A container created since the listing, or a child image, keeps the image.
+        log.info("Kept image %s: %s", reference, e.explanation)
+        return None
+
+    deleted = any("Deleted" in entry for entry in response or [])
+    log.info("%s image %s (%s)", "Deleted" if deleted else "Untagged", reference, image_id)
+    return PrunedImage(reference, image_id, deleted)

@@ -299,7 +299,6 @@ def test_new_returns_full_notebook(client: AuthenticatedClient, sdk_daemon: Daem
     assert response.status_code == 200, response.content
     notebook = response.parsed
     assert isinstance(notebook, Notebook)
-    notebook_id = str(notebook.id)
     assert notebook.user == sdk_daemon.credentials["username"]
     assert notebook.created_at == notebook.updated_at
     assert notebook.spec.name == "sdk-demo"

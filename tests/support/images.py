@@ -64,12 +64,23 @@ def ensure_jupyterlab_image(prefix: str, version: str = "2.5.1") -> str:
     TLS-inspecting proxy. A rebuild with unchanged Dockerfiles reuses every cached
     layer and takes seconds.
     """
+    return ensure_notebook_image(prefix, "pytorch", "jupyterlab", version)
+
+
+def ensure_notebook_image(prefix: str, framework_id: str, editor_id: str,
+                          version: str | None = None) -> str:
+    """Build the image of a framework version and an editor under ``prefix``; return its tag.
+
+    ``version`` defaults to the framework's default version. As for
+    ``ensure_jupyterlab_image``, unchanged Dockerfiles make a rebuild take seconds.
+    """
+    version = version or catalog.get_framework(framework_id).default_version
     ca_bundle = HOST_CA_BUNDLE if HOST_CA_BUNDLE.is_file() else None
     info = build_notebook_image(
-        connect(), "pytorch", "jupyterlab", version,
+        connect(), framework_id, editor_id, version,
         prefix=prefix, base_image=None, ca_bundle=ca_bundle, progress=log_event,
     )
-    assert info.tag == catalog.image_tag(prefix, "pytorch", "jupyterlab", version)
+    assert info.tag == catalog.image_tag(prefix, framework_id, editor_id, version)
     return info.tag
 
 

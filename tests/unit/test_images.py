@@ -24,6 +24,7 @@ from localai.runtime.images import (
     image_exists,
     list_notebook_images,
     prepare_context,
+    prune_images,
     remove_dangling_images,
 )
 
@@ -49,6 +50,7 @@ def test_auto_base_falls_back_to_local_debian() -> None:
     assert choice.image == BASE_IMAGE
     assert choice.local is True
     assert f"The official image {OFFICIAL} is not in the Docker engine" in choice.reason
+    assert "with the framework from Debian packages and PyPI" in choice.reason
     assert "Pass --base-image official" in choice.reason
 
 
@@ -68,6 +70,50 @@ def test_named_base_is_used_as_given() -> None:
     choice = choose_base("example/python:3.11", OFFICIAL, never_called)
     assert choice.image == "example/python:3.11"
     assert choice.local is False
+
+
+CONDA = catalog.get_framework("conda")
+CONDA_OFFICIAL = "continuumio/miniconda3:24.7.1-0"
+CONDA_ERROR = (
+    "Miniconda (conda) cannot be built on the local Debian base localai/debian:bookworm: "
+    "no Debian package or PyPI wheel installs conda, so its image needs the official image "
+    "continuumio/miniconda3:24.7.1-0 from a registry, and the Docker engine does not have "
+    "it. Build with --base-image official to pull it, or with --base-image IMAGE naming an "
+    "image that contains conda."
+)
+
+
+def test_auto_base_without_local_recipe_needs_registry() -> None:
+    with pytest.raises(ImageBuildError) as raised:
+        choose_base(None, CONDA_OFFICIAL, lambda tag: False, CONDA)
+    assert raised.value.message == CONDA_ERROR
+
+
+def test_local_base_without_local_recipe_needs_registry() -> None:
+    with pytest.raises(ImageBuildError) as raised:
+        choose_base("local", CONDA_OFFICIAL, never_called, CONDA)
+    assert raised.value.message == CONDA_ERROR.replace(
+        ", and the Docker engine does not have it", "")
+
+
+def test_auto_base_without_local_recipe_uses_present_image() -> None:
+    choice = choose_base(None, CONDA_OFFICIAL, lambda tag: tag == CONDA_OFFICIAL, CONDA)
+    assert choice.image == CONDA_OFFICIAL
+
+
+def test_official_base_without_local_recipe() -> None:
+    choice = choose_base("official", CONDA_OFFICIAL, never_called, CONDA)
+    assert (choice.image, choice.local) == (CONDA_OFFICIAL, False)
+
+
+def test_build_without_local_recipe_fails_before_building() -> None:
+    events = Recorder()
+    client = FakeClient([])
+    with pytest.raises(ImageBuildError) as raised:
+        build_notebook_image(client, "conda", "jupyterlab", "24.7.1", prefix="localai",
+                             base_image=None, ca_bundle=None, progress=events)
+    assert raised.value.message == CONDA_ERROR
+    assert events.events == []
 
 
 # Names -----------------------------------------------------------------------
@@ -127,7 +173,27 @@ def test_context_without_bundle_has_empty_placeholder(tmp_path: Path) -> None:
     prepare_context(default_images_dir() / "frameworks/pytorch", tmp_path / "context", None)
     assert (tmp_path / "context/ca-bundle.crt").read_bytes() == b""
     assert (tmp_path / "context/Dockerfile").is_file()
-    assert (tmp_path / "context/ca-env.sh").is_file()
+
+
+def test_framework_context_has_common_files(tmp_path: Path) -> None:
+    prepare_context(default_images_dir() / "frameworks/sklearn", tmp_path / "context", None)
+    assert (tmp_path / "context/common/ca-env.sh").is_file()
+    assert (tmp_path / "context/common/localai-framework").is_file()
+
+
+def test_editor_context_has_entrypoint(tmp_path: Path) -> None:
+    prepare_context(default_images_dir() / "editors/vscode", tmp_path / "context", None)
+    assert (tmp_path / "context/common/entrypoint.sh").is_file()
+    assert (tmp_path / "context/code-server").is_file()
+
+
+def test_context_without_common_folder(tmp_path: Path) -> None:
+    source = tmp_path / "images/frameworks/pytorch"
+    source.mkdir(parents=True)
+    (source / "Dockerfile").write_text("FROM scratch\n")
+    prepare_context(source, tmp_path / "context", None)
+    assert sorted(p.name for p in (tmp_path / "context").iterdir()) == [
+        "Dockerfile", "ca-bundle.crt"]
 
 
 def test_context_with_bundle_has_its_copy(tmp_path: Path) -> None:
@@ -273,14 +339,17 @@ def test_build_unknown_framework() -> None:
     with pytest.raises(NotFound) as raised:
         build("tensorflowx", "jupyterlab", "2.5.1")
     assert raised.value.message.startswith(
-        "Unknown framework 'tensorflowx'. Valid frameworks: pytorch."
+        "Unknown framework 'tensorflowx'. Valid frameworks: pytorch, tensorflow, huggingface, "
+        "sklearn, conda, one-for-all."
     )
 
 
 def test_build_unknown_editor() -> None:
     with pytest.raises(NotFound) as raised:
         build("pytorch", "emacs", "2.5.1")
-    assert raised.value.message.startswith("Unknown editor 'emacs'. Valid editors: jupyterlab.")
+    assert raised.value.message.startswith(
+        "Unknown editor 'emacs'. Valid editors: jupyterlab, vscode."
+    )
 
 
 def test_build_unknown_version() -> None:
@@ -420,3 +489,136 @@ def test_dangling_images_before_build_are_deleted() -> None:
 
     assert client.images.removed == [older.id]
     assert client.images.filters == {"dangling": True, "label": "ai.localai.managed=true"}
+
+
+def test_dangling_images_used_by_the_build_stay() -> None:
+    stage = FakeImage("e" * 64, [], LABELS, 1)
+    client = FakeClient([])
+    client.images = PruningImages([stage])
+    remove_dangling_images(client, parse_timestamp("2026-12-04T20:45:00Z"), keep={"eeeeeeeeeeee"})
+    assert client.images.removed == []
+
+
+# Prune ---------------------------------------------------------------------------------
+
+
+class FakeApi:
+    """The low-level calls of prune: image parents and removals."""
+
+    def __init__(self, parents: dict[str, str], rejected: set[str], used: list[str]) -> None:
+        self.parents = parents
+        self.rejected = rejected
+        self.used = used
+        self.removed: list[str] = []
+
+    def containers(self, all: bool) -> list[dict[str, str]]:
+        assert all is True
+        return [{"Id": "c1", "ImageID": f"sha256:{image_id}"} for image_id in self.used]
+
+    def inspect_image(self, image_id: str) -> dict[str, str]:
+        return {"Parent": self.parents.get(image_id.removeprefix("sha256:"), "")}
+
+    def remove_image(self, reference: str) -> list[dict[str, str]]:
+        if reference in self.rejected:
+            raise docker.errors.APIError("409", explanation="image is being used")
+        self.removed.append(reference)
+        return [{"Untagged": reference}, {"Deleted": "sha256:..."}]
+
+
+class PruneClient:
+    def __init__(self, images: list[FakeImage], used: list[str],
+                 parents: dict[str, str] | None = None, rejected: set[str] | None = None) -> None:
+        self.images = FakeImages(images)
+        self.api = FakeApi(parents or {}, rejected or set(), used)
+
+
+FRAMEWORK_LABELS = {"ai.localai.managed": "true", "ai.localai.framework": "pytorch"}
+USED = "1" * 64
+UNUSED = "2" * 64
+FRAMEWORK = "3" * 64
+DANGLING = "4" * 64
+BASE = "5" * 64
+OTHER_PREFIX = "6" * 64
+
+
+def prune_client(rejected: set[str] | None = None) -> PruneClient:
+    images = [
+        FakeImage(USED, ["localai/pytorch-jupyterlab:2.5.1"], LABELS, 1),
+        FakeImage(UNUSED, ["localai/pytorch-vscode:2.5.1"], LABELS, 1),
+        FakeImage(FRAMEWORK, ["localai/framework-sklearn:1.5.2"], FRAMEWORK_LABELS, 1),
+        FakeImage(DANGLING, [], FRAMEWORK_LABELS, 1),
+        FakeImage(BASE, [BASE_IMAGE], {"ai.localai.managed": "true"}, 1),
+        FakeImage(OTHER_PREFIX, ["other/pytorch-jupyterlab:2.5.1"], LABELS, 1),
+    ]
+    return PruneClient(images, [USED], rejected=rejected)
+
+
+def test_prune_dry_run_lists_unused_images() -> None:
+    client = prune_client()
+    pruned = prune_images(client, "localai", dry_run=True)
+    assert [image.reference for image in pruned] == [
+        "444444444444", "localai/pytorch-vscode:2.5.1", "localai/framework-sklearn:1.5.2"]
+    assert client.api.removed == []
+
+
+def test_prune_asks_only_for_managed_images() -> None:
+    client = prune_client()
+    prune_images(client, "localai", dry_run=True)
+    assert client.images.filters == {"label": "ai.localai.managed=true"}
+
+
+def test_prune_removes_unused_images() -> None:
+    client = prune_client()
+    pruned = prune_images(client, "localai")
+    assert client.api.removed == [
+        "444444444444", "localai/pytorch-vscode:2.5.1", "localai/framework-sklearn:1.5.2"]
+    assert [image.deleted for image in pruned] == [True, True, True]
+
+
+def test_prune_base_only_when_asked() -> None:
+    client = prune_client()
+    pruned = prune_images(client, "localai", include_base=True, dry_run=True)
+    assert pruned[-1].reference == BASE_IMAGE
+
+
+def test_prune_keeps_parents_of_used_images() -> None:
+    client = prune_client()
+    client.api.parents = {USED: "7" * 64, "7" * 64: FRAMEWORK}
+    pruned = prune_images(client, "localai", dry_run=True)
+    assert "localai/framework-sklearn:1.5.2" not in [image.reference for image in pruned]
+
+
+def test_prune_skips_images_the_engine_refuses() -> None:
+    client = prune_client(rejected={"localai/pytorch-vscode:2.5.1"})
+    pruned = prune_images(client, "localai")
+    assert [image.reference for image in pruned] == [
+        "444444444444", "localai/framework-sklearn:1.5.2"]
+
+
+CACHE_LABELS = {"ai.localai.managed": "true", "ai.localai.framework": "pytorch",
+                "ai.localai.framework-version": "2.5.1", "ai.localai.build-cache": "vscode"}
+
+
+def test_build_cache_of_other_images_stays() -> None:
+    cache = FakeImage("e" * 64, [], CACHE_LABELS, 1)
+    client = FakeClient([])
+    client.images = PruningImages([cache])
+    remove_dangling_images(client, parse_timestamp("2026-12-04T20:45:00Z"),
+                           combination=("pytorch", "2.5.1", "jupyterlab"))
+    assert client.images.removed == []
+
+
+def test_replaced_build_cache_is_deleted() -> None:
+    cache = FakeImage("e" * 64, [], CACHE_LABELS, 1)
+    client = FakeClient([])
+    client.images = PruningImages([cache])
+    remove_dangling_images(client, parse_timestamp("2026-12-04T20:45:00Z"),
+                           combination=("pytorch", "2.5.1", "vscode"))
+    assert client.images.removed == [cache.id]
+
+
+def test_prune_without_untagged_images() -> None:
+    client = prune_client()
+    pruned = prune_images(client, "localai", include_untagged=False, dry_run=True)
+    assert [image.reference for image in pruned] == [
+        "localai/pytorch-vscode:2.5.1", "localai/framework-sklearn:1.5.2"]

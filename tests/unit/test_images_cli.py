@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from localai.cli import images as cli_images
+from localai.cli import notebook as cli_notebook
 from localai.cli.images import (
     format_clock,
     format_duration,
@@ -20,8 +21,10 @@ from localai.cli.images import (
     images_group,
 )
 from localai.cli.main import cli
+from localai.config import load_settings
+from localai.errors import InvalidRequest
 from localai.runtime.base import BuildEvent, BuildStage, EventKind
-from localai.runtime.images import ImageInfo
+from localai.runtime.images import ImageInfo, PrunedImage
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -195,7 +198,8 @@ def test_build_unknown_framework(build_call: BuildCall) -> None:
     result = CliRunner().invoke(cli, ["images", "build", "tensorflowx", "jupyterlab"])
     assert result.exit_code == 1
     assert result.output.startswith(
-        "Error: Unknown framework 'tensorflowx'. Valid frameworks: pytorch."
+        "Error: Unknown framework 'tensorflowx'. Valid frameworks: pytorch, tensorflow, "
+        "huggingface, sklearn, conda, one-for-all."
     )
     assert build_call.args == ()
 
@@ -213,7 +217,9 @@ def test_build_unknown_version(build_call: BuildCall) -> None:
 def test_build_unknown_editor(build_call: BuildCall) -> None:
     result = CliRunner().invoke(cli, ["images", "build", "pytorch", "emacs"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: Unknown editor 'emacs'. Valid editors: jupyterlab.")
+    assert result.output.startswith(
+        "Error: Unknown editor 'emacs'. Valid editors: jupyterlab, vscode."
+    )
 
 
 def test_list_prints_table(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,3 +272,138 @@ def test_list_uses_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda client, prefix: prefixes.append(prefix) or [])
     CliRunner().invoke(images_group, ["list"], env={"LOCALAI_IMAGE_PREFIX": "example"})
     assert prefixes == ["example"]
+
+
+# Prune ---------------------------------------------------------------------------
+
+
+class PruneCall:
+    """Replaces prune_images; returns ``planned`` and records each call's options."""
+
+    def __init__(self, planned: list[PrunedImage]) -> None:
+        self.planned = planned
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, client: Any, prefix: str, **options: Any) -> list[PrunedImage]:
+        self.calls.append({"prefix": prefix, **options})
+        return self.planned
+
+
+PLANNED = [PrunedImage("localai/pytorch-vscode:2.5.1", "0123456789ab", True),
+           PrunedImage("localai/framework-pytorch:2.5.1", "ba9876543210", False)]
+
+
+@pytest.fixture
+def prune_call(monkeypatch: pytest.MonkeyPatch) -> PruneCall:
+    call = PruneCall(PLANNED)
+    monkeypatch.setattr(cli_images, "prune_images", call)
+    monkeypatch.setattr(cli_images, "connect", lambda: "client")
+    monkeypatch.delenv("LOCALAI_IMAGE_PREFIX", raising=False)
+    return call
+
+
+def test_prune_asks_before_deleting(prune_call: PruneCall) -> None:
+    result = CliRunner().invoke(images_group, ["prune"], input="n\n")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Unused localai images:\n"
+        "  localai/pytorch-vscode:2.5.1\n"
+        "  localai/framework-pytorch:2.5.1\n"
+        "Delete these 2 images? [y/N]: n\n"
+        "Aborted!\n"
+    )
+    assert [call["dry_run"] for call in prune_call.calls] == [True]
+
+
+def test_prune_force_deletes(prune_call: PruneCall) -> None:
+    result = CliRunner().invoke(images_group, ["prune", "--force"])
+    assert result.exit_code == 0
+    assert result.output.endswith(
+        "Deleted localai/pytorch-vscode:2.5.1 (0123456789ab)\n"
+        "Untagged localai/framework-pytorch:2.5.1 (ba9876543210); another image still uses "
+        "its layers\n"
+    )
+    assert prune_call.calls[-1] == {"prefix": "localai", "include_base": False}
+
+
+def test_prune_dry_run_deletes_nothing(prune_call: PruneCall) -> None:
+    result = CliRunner().invoke(images_group, ["prune", "--dry-run", "--base"])
+    assert result.exit_code == 0
+    assert prune_call.calls == [{"prefix": "localai", "include_base": True, "dry_run": True}]
+
+
+def test_prune_nothing_to_do(prune_call: PruneCall) -> None:
+    prune_call.planned = []
+    result = CliRunner().invoke(images_group, ["prune"], env={"LOCALAI_IMAGE_PREFIX": "mine"})
+    assert result.output == "No unused localai images under the prefix mine.\n"
+
+
+def test_prune_reports_kept_images(prune_call: PruneCall, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([PLANNED, PLANNED[:1]])
+    monkeypatch.setattr(cli_images, "prune_images", lambda *args, **kwargs: next(answers))
+    result = CliRunner().invoke(images_group, ["prune", "-f"])
+    assert result.output.endswith(
+        "Kept 1 images that the Docker engine refused to delete, because a container or "
+        "another image started using them.\n"
+    )
+
+
+# Build before run ------------------------------------------------------------------
+
+
+@pytest.fixture
+def present(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    images: set[str] = set()
+    monkeypatch.setattr(cli_images, "image_exists", lambda client, tag: tag in images)
+    return images
+
+
+def test_ensure_built_skips_present_image(build_call: BuildCall, present: set[str]) -> None:
+    present.add("localai/pytorch-vscode:2.5.1")
+    lines: list[str] = []
+    tag = cli_images.ensure_image_built(load_settings(), "pytorch", "vscode", None, lines.append)
+    assert tag == "localai/pytorch-vscode:2.5.1"
+    assert lines == []
+    assert build_call.args == ()
+
+
+def test_ensure_built_builds_missing_image(build_call: BuildCall, present: set[str]) -> None:
+    lines: list[str] = []
+    cli_images.ensure_image_built(load_settings(), "pytorch", "vscode", "2.4.1", lines.append)
+    assert build_call.args == ("client", "pytorch", "vscode", "2.4.1")
+    assert lines[0] == "The image localai/pytorch-vscode:2.4.1 is not built; building it first."
+    assert lines[1] == "[00:02]   Step 7/19: USER ovh"
+    assert lines[2].startswith("Built localai/pytorch-jupyterlab:2.5.1 (1.57 GB) in ")
+
+
+def test_ensure_built_reads_ca_bundle(build_call: BuildCall, present: set[str],
+                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.crt"
+    bundle.write_text(PEM)
+    monkeypatch.setenv("LOCALAI_CA_BUNDLE", str(bundle))
+    cli_images.ensure_image_built(load_settings(), "sklearn", "jupyterlab", None, print)
+    assert build_call.kwargs["ca_bundle"] == bundle
+    assert build_call.args[3] == "1.5.2"
+
+
+def test_ensure_built_unknown_version(build_call: BuildCall, present: set[str]) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        cli_images.ensure_image_built(load_settings(), "pytorch", "vscode", "9", print)
+    assert raised.value.message.startswith("Unknown version '9' of framework 'pytorch'.")
+
+
+def test_run_build_builds_before_creating(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def ensure(settings: Any, framework: str, editor: str, version: str | None,
+               echo: Any) -> str:
+        calls.append((framework, editor, version))
+        echo("building")
+        raise InvalidRequest("stop before the API")
+
+    monkeypatch.setattr(cli_notebook, "ensure_image_built", ensure)
+    result = CliRunner().invoke(cli, ["notebook", "run", "sklearn", "vscode", "--build",
+                                      "--framework-version", "1.4.2"])
+    assert calls == [("sklearn", "vscode", "1.4.2")]
+    assert result.exit_code == 1
+    assert result.stderr == "building\nError: stop before the API\n"

@@ -20,12 +20,12 @@ from localai.errors import (
     InvalidState,
     NotFound,
 )
+from localai.gpus import Gpu
 from localai.models import NotebookState
 from localai.notebooks import NotebookService
 from localai.project import new_credentials
-from localai.store import Store
-from localai.gpus import Gpu
 from localai.resources import load_inventory
+from localai.store import Store
 from tests.unit.fakes import FakeRuntime, fake_gpus, make_planner
 
 CREDENTIALS = new_credentials()
