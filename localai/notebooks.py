@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 # How often a STARTING notebook's editor port is tried; short, because the
 # time from `notebook run` to RUNNING is measured against plain `docker run`.
-PROBE_INTERVAL = 0.05
+PROBE_INTERVAL = 0.02
 # How often the start watcher asks Docker whether the container still runs,
 # in case a "die" event was missed.
 INSPECT_INTERVAL = 1.0
