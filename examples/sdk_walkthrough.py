@@ -108,7 +108,8 @@ def open_url(url: str, token: str) -> httpx.Response:
     return httpx.get(url, headers=headers, timeout=30)
 
 
-def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace) -> None:
+def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace,
+                created: dict[str, str]) -> None:
     step("Who am I")
     user = expect(me.sync_detailed(client=owner), 200, "Getting /v1/me")
     print(f"user {user.name}, role {user.role}, token kind {user.token_kind}")
@@ -116,6 +117,7 @@ def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace) -> None:
     step(f"Create a read token for notebooks labelled {LABEL_NAME}={LABEL_VALUE}")
     spec = TokenSpec(name="my-token", role="read", label_selector=f"{LABEL_NAME}={LABEL_VALUE}")
     token = expect(token_new.sync_detailed(client=owner, body=spec), 200, "Creating the token")
+    created["token"] = str(token.id)
     print(f"token {token.id}, version {token.status.version}, "
           f"value {token.status.value[:24]}...")
 
@@ -129,6 +131,7 @@ def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace) -> None:
     )
     notebook = expect(notebook_new.sync_detailed(client=owner, body=notebook_spec), 200,
                       "Running the notebook")
+    created["notebook"] = str(notebook.id)
     print(f"notebook {notebook.id} is {notebook.status.state}, "
           f"resources {notebook.spec.resources.to_dict()}")
 
@@ -143,8 +146,11 @@ def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace) -> None:
 
     step("Open the notebook URL with the read token")
     page = open_url(notebook.status.url, token.status.value)
-    print(f"GET {notebook.status.url} -> HTTP {page.status_code}")
-    if page.status_code != 200:
+    location = page.headers.get("Location", "")
+    print(f"GET {notebook.status.url} -> HTTP {page.status_code} {location}".rstrip())
+    # Editors answer / with a redirect of their own (JupyterLab to /lab, code-server
+    # to ?folder=); only the daemon's login page or a refusal means the token failed.
+    if page.status_code >= 400 or "/_localai/login" in location:
         sys.exit(f"Opening the notebook with the read token failed: HTTP {page.status_code}")
 
     step("Try to stop it with the read token")
@@ -165,15 +171,31 @@ def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace) -> None:
     expect(notebook_delete.sync_detailed(notebook.id, client=owner), 204, "Deleting the notebook")
     get_after_delete = notebook_get.sync_detailed(notebook.id, client=owner)
     print(f"GET /v1/notebook/{notebook.id} -> HTTP {get_after_delete.status_code}")
+    created.pop("notebook", None)
     expect(token_delete.sync_detailed(token.id, client=owner), 204, "Deleting the token")
+    created.pop("token", None)
     print(f"token {token.id} deleted")
+
+
+def clean_up(owner: AuthenticatedClient, created: dict[str, str]) -> None:
+    """Delete what a failed walkthrough left, so no container stays behind."""
+    if "notebook" in created:
+        notebook_delete.sync_detailed(created["notebook"], client=owner, force=True)
+        print(f"deleted notebook {created['notebook']} after the failure", file=sys.stderr)
+    if "token" in created:
+        token_delete.sync_detailed(created["token"], client=owner)
+        print(f"deleted token {created['token']} after the failure", file=sys.stderr)
 
 
 def main() -> None:
     args = parse_args()
     with AuthenticatedClient(base_url=args.url, token=args.token,
                              timeout=httpx.Timeout(30.0)) as owner:
-        walkthrough(owner, args)
+        created: dict[str, str] = {}
+        try:
+            walkthrough(owner, args, created)
+        finally:
+            clean_up(owner, created)
 
 
 if __name__ == "__main__":

@@ -83,21 +83,23 @@ def token_group() -> None:
 @click.option("-r", "--role", type=click.Choice(sorted(CLI_ROLES)), required=True,
               help="read: view the notebooks in scope and open their URLs. "
                    "operator: also run, start, stop and delete them.")
-@click.option("-l", "--label-selector", "label_selector", metavar="NAME=VALUE[,NAME=VALUE...]",
-              help="Limit the token to notebooks carrying all these labels. "
-                   "[default: every notebook of the project]")
+@click.option("-l", "--label-selector", "label_selectors", metavar="NAME=VALUE[,NAME=VALUE...]",
+              multiple=True,
+              help="Limit the token to notebooks carrying all these labels; repeating the "
+                   "option adds pairs. [default: every notebook of the project]")
 @_description_output_option
 @api_options
 @pass_state
 def create_command(
-    state: CliState, name: str, role: str, label_selector: str | None, output: str
+    state: CliState, name: str, role: str, label_selectors: tuple[str, ...], output: str
 ) -> None:
     """Create an app token named NAME and print it with its value.
 
     The value is printed once: save it, as it cannot be shown again.
     'localai token renew ID' issues a new value if it is lost.
     """
-    selector = check_selector(label_selector)
+    # Every repeated --label-selector narrows the scope, as the pairs of one value do.
+    selector = check_selector(",".join(label_selectors) if label_selectors else None)
     token = state.client().tokens_create(name, CLI_ROLES[role], selector)
     _print_token(token, None if output == "description" else output)
 

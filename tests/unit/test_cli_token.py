@@ -383,3 +383,13 @@ def test_delete_unknown_id(api: FakeApi) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == f"Error: {NOT_FOUND}\n"
+
+
+def test_create_joins_repeated_selectors(api: FakeApi) -> None:
+    api.reply("POST", "/v1/token", body=TOKEN)
+
+    result = run("token", "create", "t", "--role", "read",
+                 "--label-selector", "a=b", "--label-selector", "c=d")
+
+    assert result.exit_code == 0, result.stderr
+    assert api.requests[0].body["labelSelector"] == "a=b,c=d"
