@@ -123,3 +123,18 @@ def output_option(help_text: str) -> Callable[[F], F]:
 def to_json(obj: object) -> str:
     """Return ``obj`` as indented JSON ending with a newline, keys in the API's order."""
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def echo_object(obj: object, output: str | None, human: str | None = None) -> None:
+    """Print ``obj`` as JSON or YAML, or print ``human`` when no output format is chosen.
+
+    Without ``human``, YAML is the default, as ``notebook run`` prints it.
+    """
+    from localai.cli.render import to_yaml
+
+    if output == "json":
+        click.echo(to_json(obj), nl=False)
+    elif output == "yaml" or human is None:
+        click.echo(to_yaml(obj), nl=False)
+    else:
+        click.echo(human, nl=False)

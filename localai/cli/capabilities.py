@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import click
 
@@ -11,22 +10,13 @@ from localai.cli import (
     AliasedGroup,
     CliState,
     api_options,
+    echo_object,
     output_option,
     pass_state,
     render,
-    to_json,
 )
 
 log = logging.getLogger(__name__)
-
-
-def _print(obj: Any, output: str | None, human: str) -> None:
-    if output == "json":
-        click.echo(to_json(obj), nl=False)
-    elif output == "yaml":
-        click.echo(render.to_yaml(obj), nl=False)
-    else:
-        click.echo(human, nl=False)
 
 
 @click.group("capabilities", cls=AliasedGroup)
@@ -46,7 +36,7 @@ def framework_group() -> None:
 def framework_list(state: CliState, output: str | None) -> None:
     """List frameworks (alias: ls); the first version of each is its default."""
     frameworks = state.client().frameworks()
-    _print(frameworks, output, render.framework_table(frameworks))
+    echo_object(frameworks, output, render.framework_table(frameworks))
 
 
 @framework_group.command("get")
@@ -57,7 +47,7 @@ def framework_list(state: CliState, output: str | None) -> None:
 def framework_get(state: CliState, framework_id: str, output: str | None) -> None:
     """Show a framework and its versions."""
     framework = state.client().framework(framework_id)
-    _print(framework, output, render.framework_view(framework))
+    echo_object(framework, output, render.framework_view(framework))
 
 
 @capabilities_group.group("editor", cls=AliasedGroup)
@@ -72,7 +62,7 @@ def editor_group() -> None:
 def editor_list(state: CliState, output: str | None) -> None:
     """List editors (alias: ls)."""
     editors = state.client().editors()
-    _print(editors, output, render.editor_table(editors))
+    echo_object(editors, output, render.editor_table(editors))
 
 
 @editor_group.command("get")
@@ -83,7 +73,7 @@ def editor_list(state: CliState, output: str | None) -> None:
 def editor_get(state: CliState, editor_id: str, output: str | None) -> None:
     """Show an editor."""
     editor = state.client().editor(editor_id)
-    _print(editor, output, render.editor_view(editor))
+    echo_object(editor, output, render.editor_view(editor))
 
 
 @capabilities_group.group("flavor", cls=AliasedGroup)
@@ -98,7 +88,7 @@ def flavor_group() -> None:
 def flavor_list(state: CliState, output: str | None) -> None:
     """List the flavors of this host (alias: ls)."""
     flavors = state.client().flavors()
-    _print(flavors, output, render.flavor_table(flavors))
+    echo_object(flavors, output, render.flavor_table(flavors))
 
 
 @flavor_group.command("get")
@@ -109,7 +99,7 @@ def flavor_list(state: CliState, output: str | None) -> None:
 def flavor_get(state: CliState, flavor_id: str, output: str | None) -> None:
     """Show one flavor."""
     flavor = state.client().flavor(flavor_id)
-    _print(flavor, output, render.flavor_table([flavor]))
+    echo_object(flavor, output, render.flavor_table([flavor]))
 
 
 @capabilities_group.command("quota")
@@ -120,4 +110,4 @@ def quota_command(state: CliState, output: str | None) -> None:
     """Show the project's quotas: GPUs and CPUs a notebook may use."""
     quotas = state.client().quotas()
     rows = [[q.get("resources", {}).get("GPU"), q.get("resources", {}).get("CPU")] for q in quotas]
-    _print(quotas, output, render.table(("GPU", "CPU"), rows))
+    echo_object(quotas, output, render.table(("GPU", "CPU"), rows))

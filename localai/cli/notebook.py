@@ -20,10 +20,10 @@ from localai.cli import (
     AliasedGroup,
     CliState,
     api_options,
+    echo_object,
     output_option,
     pass_state,
     render,
-    to_json,
 )
 from localai.cli.images import ensure_image_built
 from localai.errors import InvalidState
@@ -97,13 +97,6 @@ def build_spec(
     }
 
 
-def _print_object(obj: Any, output: str | None) -> None:
-    if output == "json":
-        click.echo(to_json(obj), nl=False)
-    else:
-        click.echo(render.to_yaml(obj), nl=False)
-
-
 @click.group("notebook", cls=AliasedGroup)
 def notebook_group() -> None:
     """Run and manage notebooks."""
@@ -173,7 +166,7 @@ def run_command(
         ensure_image_built(state.settings, framework, editor, framework_version,
                            echo=lambda line: click.echo(line, err=True))
     notebook = state.client().notebooks_create(spec)
-    _print_object(notebook, output)
+    echo_object(notebook, output)
 
 
 @notebook_group.command("get")
@@ -187,7 +180,7 @@ def get_command(state: CliState, notebook_id: str, output: str | None) -> None:
     if output is None:
         click.echo(render.notebook_view(notebook), nl=False)
     else:
-        _print_object(notebook, output)
+        echo_object(notebook, output)
 
 
 @notebook_group.command("list")
@@ -201,7 +194,7 @@ def list_command(state: CliState, output: str | None) -> None:
         click.echo(render.notebook_table(notebooks), nl=False)
         return
     for notebook in notebooks:
-        _print_object(notebook, output)
+        echo_object(notebook, output)
 
 
 @notebook_group.command("stop")

@@ -21,10 +21,10 @@ from localai.cli import (
     AliasedGroup,
     CliState,
     api_options,
+    echo_object,
     output_option,
     pass_state,
     render,
-    to_json,
 )
 from localai.client import JsonDict
 from localai.validation import parse_selector
@@ -52,12 +52,7 @@ def _description_output_option(command: F) -> F:
 
 def _print_token(token: JsonDict, output: str | None) -> None:
     """Print ``token`` as JSON, YAML, or the description layout when ``output`` is None."""
-    if output == "json":
-        click.echo(to_json(token), nl=False)
-    elif output == "yaml":
-        click.echo(render.to_yaml(token), nl=False)
-    else:
-        click.echo(render.token_view(token), nl=False)
+    echo_object(token, output, render.token_view(token))
 
 
 def check_selector(text: str | None) -> str | None:
