@@ -148,8 +148,8 @@ def walkthrough(owner: AuthenticatedClient, args: argparse.Namespace,
     page = open_url(notebook.status.url, token.status.value)
     location = page.headers.get("Location", "")
     print(f"GET {notebook.status.url} -> HTTP {page.status_code} {location}".rstrip())
-    # Editors answer / with a redirect of their own (JupyterLab to /lab, code-server
-    # to ?folder=); only the daemon's login page or a refusal means the token failed.
+    # Editors redirect / themselves (JupyterLab to /lab, code-server to ?folder=).
+    # Only the daemon's login page or an error status means the token was rejected.
     if page.status_code >= 400 or "/_localai/login" in location:
         sys.exit(f"Opening the notebook with the read token failed: HTTP {page.status_code}")
 

@@ -33,7 +33,7 @@ class Role(str, Enum):
 
 
 class TokenKind(str, Enum):
-    """How the principal authenticated, as ``/v1/me`` reports it."""
+    """Kind of credential the principal authenticated with, as ``/v1/me`` reports it."""
 
     OAUTH = "oauth"
     APP = "app"

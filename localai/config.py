@@ -17,7 +17,7 @@ DEFAULT_IMAGE_PREFIX = "localai"
 
 
 class GpuMode(str, Enum):
-    """How the daemon gives GPUs to notebooks."""
+    """GPU mode: the way the daemon gives GPUs to notebooks."""
 
     AUTO = "auto"
     NVIDIA = "nvidia"
@@ -51,7 +51,7 @@ class Settings:
     """auto: NVIDIA GPUs when Docker can attach them; nvidia, emulate or none force a mode."""
 
     start_timeout: float = 180.0
-    """Seconds a notebook may stay STARTING before its editor must answer HTTP."""
+    """Seconds a notebook may stay STARTING before its editor must respond to HTTP."""
 
     emulated_gpus: int = 4
     """Number of GPUs GPU emulation mode offers (the cloud's default quota is 4)."""
@@ -146,7 +146,7 @@ def _int_from_env(name: str, env: dict[str, str] | os._Environ[str], low: int, h
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``LOCALAI_*`` environment variables over the defaults.
 
-    Raises ValueError naming the variable when one holds an invalid value.
+    Raises ValueError naming the variable when one has an invalid value.
     """
     env = os.environ if environ is None else environ
     settings = Settings()

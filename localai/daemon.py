@@ -44,7 +44,7 @@ from localai.tokens import load_signing_key
 
 log = logging.getLogger(__name__)
 
-# Exit status of `python -m localai.daemon` when another daemon holds the data directory.
+# Exit status of `python -m localai.daemon` when another daemon has locked the data directory.
 EXIT_ALREADY_RUNNING = 3
 
 

@@ -62,7 +62,7 @@ class DaemonStatus:
     health: JsonDict | None
     """The ``/health`` body, or None when the daemon did not respond."""
     error: str | None
-    """Why ``/health`` did not respond, when it did not."""
+    """Reason ``/health`` did not respond, or None when it did."""
 
 
 # ---------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 A flavor is one unit of resources: one GPU with its share of CPUs and
 memory, or one CPU with its memory. In GPU emulation mode the flavors are
-the cloud's own (``ai1-1-gpu``: 13 CPUs and 40 GiB per Tesla V100S,
-``ai1-1-cpu``: 1 CPU and 4 GiB), so client projects see the cloud's
-numbers; otherwise they are cut from this host's cores and memory.
+the cloud's own, so client projects see the cloud's numbers: ``ai1-1-gpu``
+has 13 CPUs and 40 GiB per Tesla V100S, ``ai1-1-cpu`` 1 CPU and 4 GiB.
+Otherwise the flavors are cut from this host's cores and memory.
 """
 
 from __future__ import annotations

@@ -106,9 +106,9 @@ class GpuAllocator:
                 if gpu.uuid not in self._holders and (model is None or gpu.model == model)]
 
     def assign(self, notebook_id: str, count: int, model: str) -> list[Gpu]:
-        """Give ``count`` free GPUs of ``model`` to a notebook, replacing what it held.
+        """Give ``count`` free GPUs of ``model`` to a notebook, replacing its earlier ones.
 
-        Raises InvalidRequest naming how many are free and who holds the others.
+        Raises InvalidRequest naming how many are free and which notebooks use the others.
         """
         with self._lock:
             self._release(notebook_id)
@@ -118,7 +118,7 @@ class GpuAllocator:
             chosen = free[:count]
             for gpu in chosen:
                 self._holders[gpu.uuid] = notebook_id
-        log.info("notebook %s holds GPUs %s", notebook_id, ", ".join(g.uuid for g in chosen))
+        log.info("notebook %s was assigned GPUs %s", notebook_id, ", ".join(g.uuid for g in chosen))
         return chosen
 
     def _shortage_message(self, count: int, model: str, free: int) -> str:
@@ -134,7 +134,7 @@ class GpuAllocator:
         )
 
     def restore(self, notebook_id: str, uuids: list[str]) -> None:
-        """Record GPUs a notebook's container already holds (after a daemon restart)."""
+        """Record the GPUs a notebook's container already uses (after a daemon restart)."""
         known = {gpu.uuid for gpu in self.gpus}
         with self._lock:
             for uuid in uuids:

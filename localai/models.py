@@ -165,7 +165,7 @@ class NotebookEnv:
 
 @dataclass
 class NotebookSpec:
-    """What the user asked for."""
+    """Specification of a notebook, as the user requested it."""
 
     name: str
     env: NotebookEnv
@@ -194,7 +194,7 @@ class NotebookSpec:
 
 @dataclass
 class NotebookStatus:
-    """What the daemon observed; times are epoch nanoseconds."""
+    """Observed state of a notebook. Times are epoch nanoseconds."""
 
     state: NotebookState
     last_transition_ns: int | None = None

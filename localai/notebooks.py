@@ -2,7 +2,7 @@
 
 API calls return as soon as the request is accepted, and worker threads
 move notebooks through the state machine: STARTING until the editor
-answers HTTP, then RUNNING; STOPPING until the container has stopped, then
+responds to HTTP, then RUNNING; STOPPING until the container has stopped, then
 STOPPED. Container deaths reported by Docker events turn an active notebook
 FAILED with the exit code and the last lines of its output.
 
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 # How often a STARTING notebook's editor port is tried; short, because the
 # time from `notebook run` to RUNNING is measured against plain `docker run`.
 PROBE_INTERVAL = 0.02
-# How often the start watcher asks Docker whether the container still runs,
+# How often the start watcher inspects the container to check that it still runs,
 # in case a "die" event was missed.
 INSPECT_INTERVAL = 1.0
 MAX_INFOS_LENGTH = 600
@@ -326,7 +326,7 @@ class NotebookService:
         )
 
     def _watch_start(self, notebook_id: str, state: ContainerState) -> None:
-        """Poll the editor until it answers HTTP, the container dies or the start times out."""
+        """Poll the editor until it responds to HTTP, the container dies or the start times out."""
         deadline = time.monotonic() + self._settings.start_timeout
         next_inspect = time.monotonic() + INSPECT_INTERVAL
         port = state.host_port

@@ -1,8 +1,8 @@
 """The local project: its id, its one user, that user's secrets and the keys.
 
 Everything is created on the daemon's first start and kept in the data
-directory; the credentials file is readable by its owner only because the
-CLI reads the API token from it.
+directory. The credentials file holds the password and the API token the
+CLI reads, so only its owner may read it (mode 0600).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Turns the ``resources`` of a notebook request into flavor units, CPUs, memory and GPUs.
 
-The rules follow the cloud: a notebook takes units of one flavor, GPU or
-CPU; ``cpu`` is ignored when ``gpu`` is given; without any resource field
-it gets one GPU when one is free, else one CPU unit.
+The rules follow the cloud. A notebook takes units of one flavor, GPU or
+CPU, and ``cpu`` is ignored when ``gpu`` is given. Without any resource
+field it gets one GPU when one is free, else one CPU unit.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def create_signing_key(path: Path) -> None:
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
-    """Load the project's Ed25519 key; raises ValueError if the file holds another kind."""
+    """Load the project's Ed25519 key; raises ValueError if the file contains another kind."""
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not contain an Ed25519 private key")

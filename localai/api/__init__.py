@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ApiContext:
-    """What the request handlers need, stored in ``app.extensions["localai"]``."""
+    """Services the request handlers use, stored in ``app.extensions["localai"]``."""
 
     settings: Settings
     credentials: Credentials

@@ -1,7 +1,7 @@
 """``/v1/capabilities/notebook/...``: the frameworks and editors notebooks can use.
 
 Besides the keys of the cloud's ``NotebookFramework`` and ``NotebookEditor``
-objects, each object has the key ``built``, which tells which notebook images
+objects, each object has the key ``built``, which shows the notebook images
 the local Docker engine has (the SDK keeps unknown keys in
 ``additional_properties``):
 

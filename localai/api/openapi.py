@@ -2,10 +2,10 @@
 
 ``OPERATIONS`` describes every route by its Flask endpoint name: request
 body schema, query parameters and response codes. A ``before_request``
-hook validates bodies and query parameters against those same entries, and
-``/openapi.json`` is assembled from them and from Flask's URL map, so a
-route cannot be served undocumented (a unit test checks every rule has an
-entry) and the document cannot promise checks the daemon does not make.
+hook validates bodies and query parameters against those same entries.
+``/openapi.json`` is assembled from them and from Flask's URL map, so the
+document cannot promise checks the daemon does not make. A unit test fails
+when a route has no entry here.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Query:
 
 @dataclass(frozen=True)
 class Operation:
-    """What one route takes and returns; ``responses`` maps status codes to schema names."""
+    """Description of one route. ``responses`` maps status codes to schema names."""
 
     summary: str
     tag: str

@@ -2,10 +2,10 @@
 
 The request body is read on the event loop, up to a limit, into the
 ``wsgi.input`` of a PEP 3333 environ. Each call of the application runs in
-one thread of a pool, so that it never blocks the event loop, and its
-response body is handed to the loop chunk by chunk and written as it comes,
-so streamed endpoints such as ``notebook logs --follow`` reach the client
-line by line.
+one thread of a pool, so that it never blocks the event loop. Its response
+body is handed to the loop chunk by chunk and written as it comes, so
+streamed endpoints such as ``notebook logs --follow`` reach the client line
+by line.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ class _Handoff:
         self._cancelled = threading.Event()
 
     def cancel(self) -> None:
-        """Tell the application thread that nobody reads the body any more."""
+        """Tell the application thread that the client stopped reading the body."""
         self._cancelled.set()
 
     def resolve_headers(self, error: BaseException | None) -> bool:

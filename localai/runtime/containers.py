@@ -1,9 +1,9 @@
 """Notebook containers, their workspace volumes and networks on the Docker engine.
 
-Each notebook owns three objects, all named after its id and labelled with
-the managed label, the notebook id and the data directory of the daemon
-that created them, so two daemons with different data directories never
-touch each other's notebooks:
+Each notebook owns three objects, all named after its id. Each carries the
+managed label, the notebook id and the data directory of the daemon that
+created it, so two daemons with different data directories never touch
+each other's notebooks:
 
 - the container ``localai-<id>``, whose editor listens on port 8080,
   published on 127.0.0.1 only, with a random host port;
@@ -41,7 +41,7 @@ _NO_GPU_DRIVER = "could not select device driver"
 
 @dataclass(frozen=True)
 class ContainerLimits:
-    """What Docker enforces on a notebook container."""
+    """CPU, memory and GPU limits that Docker enforces on a notebook container."""
 
     nano_cpus: int
     memory: int
@@ -366,7 +366,7 @@ class ContainerRuntime:
 
 
 def editor_answers(port: int, timeout: float = 1.0) -> bool:
-    """Return whether an HTTP server answers on 127.0.0.1:port, whatever its status."""
+    """Return whether an HTTP server responds on 127.0.0.1:port, whatever its status."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             sock.settimeout(timeout)

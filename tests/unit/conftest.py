@@ -25,7 +25,7 @@ AUTH = {"Authorization": f"Bearer {API_CREDENTIALS.api_token}"}
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    """A test client of the control plane over a fake Docker whose editors answer at once."""
+    """A test client of the control plane over a fake Docker whose editors respond at once."""
     monkeypatch.setattr(notebooks, "editor_answers", lambda port: True)
     settings = Settings(data_dir=tmp_path, port=8300)
     service = NotebookService(settings, Store(tmp_path / "state.json"),

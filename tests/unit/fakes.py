@@ -12,7 +12,7 @@ from localai.runtime.containers import ContainerLimits, ContainerState
 
 
 class FakeRuntime:
-    """Keeps containers in a dict; `answering` decides whether editors answer HTTP."""
+    """Keeps containers in a dict; `answering` decides whether editors respond to HTTP."""
 
     def __init__(self) -> None:
         self.containers: dict[str, ContainerState] = {}

@@ -35,7 +35,7 @@ SPEC = {"env": {"frameworkId": "pytorch", "editorId": "jupyterlab"}, "resources"
 
 @pytest.fixture
 def answering(monkeypatch: pytest.MonkeyPatch) -> dict[int, bool]:
-    """Ports whose editor answers HTTP; the start watcher probes through this map."""
+    """Ports whose editor responds to HTTP. The start watcher probes through this map."""
     ports: dict[int, bool] = {}
     monkeypatch.setattr(notebooks, "editor_answers", lambda port: ports.get(port, False))
     monkeypatch.setattr(notebooks, "INSPECT_INTERVAL", 0.05)
